@@ -1,0 +1,30 @@
+"""taskapp: a task-management REST API, one Flask app for `flask run` and AWS Lambda."""
+
+from flask import Flask
+from flask_cors import CORS
+
+from . import cli, models, tasks
+from .config import Config
+from .errors import register_errorhandlers
+from .extensions import CORS_OPTIONS, Api
+
+
+def create_app(config=None):
+    """Build the app from ``config`` (by default the environment's settings)."""
+    config = config or Config()
+    config.validate()
+    app = Flask(__name__)
+    app.config.from_object(config)
+    app.json.sort_keys = False
+
+    models.configure(app.config)
+    register_extensions(app)
+    register_errorhandlers(app)
+    app.cli.add_command(cli.create_table)
+    return app
+
+
+def register_extensions(app):
+    api = Api(app)
+    api.register_blueprint(tasks.blp)
+    CORS(app, origins=app.config["CORS_ORIGINS"], **CORS_OPTIONS)

@@ -1,0 +1,115 @@
+"""Every error the API answers, shaped as SPEC.md section 3 says: {"error", "details"}."""
+
+import uuid
+
+from flask import current_app, g, jsonify, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import BadRequest, HTTPException
+
+from .store import PreconditionFailed, StoreUnavailable, TaskNotFound
+
+# Sentences for the HTTP errors Flask raises itself; others keep werkzeug's description.
+_HTTP_MESSAGES = {
+    404: "Resource not found",
+    405: "Method not allowed",
+}
+# How long a client should wait before retrying when DynamoDB is throttled or unreachable.
+RETRY_AFTER_SECONDS = 1
+
+
+class InvalidBody(BadRequest):
+    description = "Request body must be a JSON object"
+
+
+def register_errorhandlers(app):
+    """Route every failure through one JSON shape; replaces flask-smorest's own handler."""
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(ValidationError, handle_validation_error)
+    app.register_error_handler(TaskNotFound, handle_task_not_found)
+    app.register_error_handler(PreconditionFailed, handle_precondition_failed)
+    app.register_error_handler(StoreUnavailable, handle_store_unavailable)
+    app.register_error_handler(Exception, handle_unexpected_error)
+
+
+def error_response(status, message, details=None, headers=None):
+    body = {"error": message}
+    if details:
+        body["details"] = details
+    response = jsonify(body)
+    response.status_code = status
+    response.headers.extend(headers or {})
+    return response
+
+
+def handle_http_exception(error):
+    if error.code is None:
+        # abort(Response): a response built on purpose, such as a 304.
+        return error
+    if error.code == 413:
+        limit = current_app.config["MAX_CONTENT_LENGTH"] // 1024
+        message = f"Request body must not be larger than {limit} KiB"
+    else:
+        message = _HTTP_MESSAGES.get(error.code, error.description)
+    # Keeps the headers the error carries, such as Allow on a 405.
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    return error_response(error.code, message, headers=headers)
+
+
+def handle_validation_error(error):
+    details = {field: _flatten(messages) for field, messages in _by_field(error.messages).items()}
+    return error_response(400, _first_sentence(details), details)
+
+
+def handle_task_not_found(error):
+    return error_response(404, "Task not found")
+
+
+def handle_precondition_failed(error):
+    return error_response(
+        412, "The task has changed since that ETag: read it again and retry with its new ETag"
+    )
+
+
+def handle_store_unavailable(error):
+    current_app.logger.warning("DynamoDB unavailable (request %s)", request_id(), exc_info=error)
+    return error_response(
+        503,
+        "The task store is busy or unreachable; nothing was changed. Retry shortly",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def handle_unexpected_error(error):
+    current_app.logger.exception("Unexpected error (request %s)", request_id(), exc_info=error)
+    response = jsonify({"error": "Internal server error", "requestId": request_id()})
+    response.status_code = 500
+    return response
+
+
+def request_id():
+    """The id that ties a response to its log lines: Lambda's own when there is one."""
+    if "request_id" not in g:
+        context = request.environ.get("lambda.context")
+        g.request_id = getattr(context, "aws_request_id", None) or uuid.uuid4().hex
+    return g.request_id
+
+
+def _by_field(messages):
+    # A schema-level error (no single field) is keyed "_schema" by marshmallow.
+    return messages if isinstance(messages, dict) else {"_schema": messages}
+
+
+def _flatten(messages):
+    """marshmallow nests list items' messages by index; clients get one flat list per field."""
+    if isinstance(messages, dict):
+        flat = [text for nested in messages.values() for text in _flatten(nested)]
+        return list(dict.fromkeys(flat))
+    return list(messages)
+
+
+def _first_sentence(details):
+    field, messages = next(iter(details.items()))
+    message = messages[0]
+    if message == "Unknown field.":
+        return f'Unknown field "{field}"'
+    return message

@@ -1,0 +1,227 @@
+"""What comes in and what goes out: marshmallow schemas for SPEC.md section 1 and 2.
+
+Every validation message is a sentence that names its field, because errors.py shows the
+first one to a person as the error.
+"""
+
+import base64
+import binascii
+import json
+from datetime import UTC
+from uuid import UUID
+
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates_schema,
+)
+
+from .models import format_timestamp
+
+STATUSES = ("pending", "completed")
+PRIORITIES = ("low", "medium", "high")
+READ_ONLY_FIELDS = ("taskId", "createdAt", "updatedAt", "completedAt", "version")
+STATUS_MESSAGE = 'Status must be either "pending" or "completed"'
+
+
+def _messages(name, expected):
+    return {
+        "required": f"{name} is required",
+        "null": f"{name} must not be null",
+        "invalid": f"{name} must be {expected}",
+    }
+
+
+class TrimmedString(fields.String):
+    """A string with its surrounding whitespace removed before it is validated."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class Timestamp(fields.AwareDateTime):
+    """An ISO 8601 date-time; an offset is converted to UTC, none means UTC; shown as ...Z."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="iso", default_timezone=UTC, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise self.make_error("invalid", input=value, obj_type="datetime") from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else format_timestamp(value)
+
+
+class Cursor(fields.String):
+    """An opaque page cursor: the filter it belongs to and the taskId to continue after."""
+
+    default_error_messages = {"invalid": "cursor is not a cursor this API returned"}
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        text = json.dumps({"s": value["status"], "a": value["after"]}, separators=(",", ":"))
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            decoded = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+            status, after = decoded["s"], decoded["a"]
+            if status not in (None, *STATUSES) or str(UUID(after)) != after:
+                raise ValueError
+        except (binascii.Error, ValueError, TypeError, KeyError, AttributeError):
+            raise self.make_error("invalid") from None
+        return {"status": status, "after": after}
+
+
+def _unique(values):
+    if len(set(values)) != len(values):
+        raise ValidationError("tags must not contain duplicates")
+
+
+class TaskInputSchema(Schema):
+    """The writable fields of a task.
+
+    Loaded whole for a create (title required, defaults filled in), and with partial=True
+    for PUT and PATCH, where the fields present change and the others stay.
+    """
+
+    class Meta:
+        unknown = RAISE
+
+    title = TrimmedString(
+        required=True,
+        validate=validate.Length(1, 200, error="Title must be 1 to 200 characters long"),
+        error_messages=_messages("Title", "a string"),
+    )
+    description = fields.String(
+        load_default="",
+        validate=validate.Length(max=1000, error="description must be at most 1000 characters"),
+        error_messages=_messages("description", "a string"),
+    )
+    status = fields.String(
+        load_default="pending",
+        validate=validate.OneOf(STATUSES, error=STATUS_MESSAGE),
+        error_messages={"null": STATUS_MESSAGE, "invalid": STATUS_MESSAGE},
+    )
+    due_date = Timestamp(
+        data_key="dueDate",
+        allow_none=True,
+        error_messages=_messages("dueDate", "an ISO 8601 date-time such as 2025-10-01T17:00:00Z"),
+    )
+    priority = fields.String(
+        load_default="medium",
+        validate=validate.OneOf(PRIORITIES, error='priority must be "low", "medium" or "high"'),
+        error_messages=_messages("priority", '"low", "medium" or "high"'),
+    )
+    category = fields.String(
+        allow_none=True,
+        validate=validate.Length(1, 50, error="category must be 1 to 50 characters long"),
+        error_messages=_messages("category", "a string or null"),
+    )
+    tags = fields.List(
+        fields.String(
+            validate=validate.Length(1, 50, error="each tag must be 1 to 50 characters long"),
+            error_messages=_messages("each tag", "a string"),
+        ),
+        load_default=list,
+        validate=[validate.Length(max=20, error="tags may hold at most 20 tags"), _unique],
+        error_messages=_messages("tags", "a list of strings"),
+    )
+
+    @pre_load
+    def ignore_read_only_fields(self, data, **kwargs):
+        # A client may send back a task it read: the server's own fields are ignored.
+        return {key: value for key, value in data.items() if key not in READ_ONLY_FIELDS}
+
+    @validates_schema
+    def require_a_change(self, data, partial, **kwargs):
+        if partial and not data:
+            raise ValidationError("Request body must contain at least one field to update")
+
+
+class TaskUpdateSchema(TaskInputSchema):
+    """PUT and PATCH: load it with partial=True, so only the fields present change."""
+
+
+class TaskListQuerySchema(Schema):
+    """GET /tasks: a page size, the cursor of the page before, and an optional status filter."""
+
+    class Meta:
+        # Query parameters this API does not use (cache busters, say) are ignored.
+        unknown = EXCLUDE
+
+    limit = fields.Integer(
+        load_default=50,
+        validate=validate.Range(1, 100, error="limit must be between 1 and 100"),
+        error_messages=_messages("limit", "a whole number between 1 and 100"),
+    )
+    cursor = Cursor()
+    status = fields.String(
+        validate=validate.OneOf(STATUSES, error=STATUS_MESSAGE),
+        error_messages={"invalid": STATUS_MESSAGE},
+    )
+
+    @validates_schema
+    def cursor_matches_filter(self, data, **kwargs):
+        cursor = data.get("cursor")
+        if cursor is not None and cursor["status"] != data.get("status"):
+            raise ValidationError(
+                "cursor belongs to another status filter: repeat the filter it came from",
+                "cursor",
+            )
+
+
+class TaskSchema(Schema):
+    """A task as the API shows it."""
+
+    task_id = fields.String(data_key="taskId")
+    title = fields.String()
+    description = fields.String()
+    status = fields.String()
+    created_at = Timestamp(data_key="createdAt")
+    updated_at = Timestamp(data_key="updatedAt")
+    due_date = Timestamp(data_key="dueDate", allow_none=True)
+    priority = fields.String()
+    category = fields.String(allow_none=True)
+    tags = fields.List(fields.String())
+    completed_at = Timestamp(data_key="completedAt", allow_none=True)
+    version = fields.Integer()
+
+
+class TaskResponseSchema(Schema):
+    task = fields.Nested(TaskSchema)
+
+
+class TaskMessageSchema(Schema):
+    message = fields.String()
+    task = fields.Nested(TaskSchema)
+
+
+class TaskListSchema(Schema):
+    tasks = fields.List(fields.Nested(TaskSchema))
+    count = fields.Integer()
+    next_cursor = Cursor(data_key="nextCursor", allow_none=True)
+
+
+class TaskDeletedSchema(Schema):
+    message = fields.String()
+    task_id = fields.String(data_key="taskId")
+
+
+class ErrorSchema(Schema):
+    """The body of every error response (SPEC.md section 3)."""
+
+    error = fields.String()
+    details = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    request_id = fields.String(data_key="requestId")
