@@ -7,6 +7,7 @@ first one to a person as the error.
 import base64
 import binascii
 import json
+import re
 from datetime import UTC
 from uuid import UUID
 
@@ -26,6 +27,7 @@ from .models import format_timestamp
 STATUSES = ("pending", "completed")
 PRIORITIES = ("low", "medium", "high")
 READ_ONLY_FIELDS = ("taskId", "createdAt", "updatedAt", "completedAt", "version")
+_DATE_AND_TIME = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d")
 STATUS_MESSAGE = 'Status must be either "pending" or "completed"'
 
 
@@ -51,6 +53,9 @@ class Timestamp(fields.AwareDateTime):
         super().__init__(format="iso", default_timezone=UTC, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
+        # A date alone, or a date-time without its time part, is refused rather than guessed.
+        if not isinstance(value, str) or not _DATE_AND_TIME.match(value):
+            raise self.make_error("invalid", input=value, obj_type="datetime")
         moment = super()._deserialize(value, attr, data, **kwargs)
         try:
             return moment.astimezone(UTC)
@@ -131,8 +136,10 @@ class TaskInputSchema(Schema):
     )
     tags = fields.List(
         fields.String(
-            validate=validate.Length(1, 50, error="each tag must be 1 to 50 characters long"),
-            error_messages=_messages("each tag", "a string"),
+            validate=validate.Length(
+                1, 50, error="each tag in tags must be 1 to 50 characters long"
+            ),
+            error_messages=_messages("each tag in tags", "a string"),
         ),
         load_default=list,
         validate=[validate.Length(max=20, error="tags may hold at most 20 tags"), _unique],
