@@ -27,4 +27,6 @@ def create_app(config=None):
 def register_extensions(app):
     api = Api(app)
     api.register_blueprint(tasks.blp)
-    CORS(app, origins=app.config["CORS_ORIGINS"], **CORS_OPTIONS)
+    origins = app.config["CORS_ORIGINS"]
+    # "*" is answered as "*" (not an echo of the Origin), so shared caches need no Vary.
+    CORS(app, origins=origins, send_wildcard=origins == "*", **CORS_OPTIONS)

@@ -48,6 +48,7 @@ class TestConfig(Config):
     """Settings for the test suite: a table of its own on moto or on DynamoDB Local."""
 
     TESTING = True
+    __test__ = False  # a settings class, not a pytest test class
 
     def __init__(self, table_name="taskapp-test", endpoint=None):
         super().__init__()

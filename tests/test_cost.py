@@ -1,0 +1,80 @@
+"""SPEC.md section 5: one DynamoDB request per single-task operation, no Scan, bounded pages."""
+
+import pytest
+
+from tests.helpers import create
+
+MISSING = "01890a5d-ac96-774b-bcce-b302099a8057"
+
+
+def test_create_is_one_put(client, meter):
+    create(client)
+
+    assert meter.operations == ["PutItem"]
+
+
+def test_get_is_one_consistent_get(client, meter):
+    task = create(client)
+    meter.reset()
+
+    client.get(f"/tasks/{task['taskId']}")
+
+    assert meter.operations == ["GetItem"]
+    assert meter.requests[0].params["ConsistentRead"] is True
+
+
+@pytest.mark.parametrize("headers", [{}, {"If-Match": '"1"'}, {"If-Match": '"9"'}])
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_update_is_one_conditional_update_even_when_it_fails(client, meter, method, headers):
+    task = create(client)
+    meter.reset()
+
+    getattr(client, method)(f"/tasks/{task['taskId']}", json={"title": "x"}, headers=headers)
+
+    assert meter.operations == ["UpdateItem"]
+    assert "attribute_exists" in meter.requests[0].params["ConditionExpression"]
+
+
+@pytest.mark.parametrize("headers", [{}, {"If-Match": '"1"'}, {"If-Match": '"9"'}])
+def test_delete_is_one_conditional_delete_even_when_it_fails(client, meter, headers):
+    task = create(client)
+    meter.reset()
+
+    client.delete(f"/tasks/{task['taskId']}", headers=headers)
+
+    assert meter.operations == ["DeleteItem"]
+    assert "attribute_exists" in meter.requests[0].params["ConditionExpression"]
+
+
+@pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
+def test_missing_task_costs_one_request(client, meter, method):
+    response = getattr(client, method)(f"/tasks/{MISSING}", json={"title": "x"})
+
+    assert response.status_code == 404
+    assert len(meter.operations) == 1
+
+
+@pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
+def test_malformed_task_id_costs_nothing(client, meter, method):
+    response = getattr(client, method)("/tasks/not-a-task", json={"title": "x"})
+
+    assert response.status_code == 404
+    assert meter.operations == []
+
+
+@pytest.mark.parametrize(("query", "index"), [({}, None), ({"status": "pending"}, "status-index")])
+def test_a_list_page_is_one_bounded_consistent_query(client, meter, query, index):
+    for i in range(6):
+        create(client, title=f"t{i}")
+    meter.reset()
+
+    first = client.get("/tasks", query_string={**query, "limit": 2}).get_json()
+    client.get("/tasks", query_string={**query, "limit": 2, "cursor": first["nextCursor"]})
+
+    assert meter.operations == ["Query", "Query"]
+    for request in meter.requests:
+        assert request.params["Limit"] == 3
+        assert request.params["ConsistentRead"] is True
+        assert request.params["ScanIndexForward"] is False
+        assert request.params.get("IndexName") == index
+        assert "FilterExpression" not in request.params

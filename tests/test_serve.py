@@ -1,0 +1,101 @@
+"""`make run` for real: DynamoDB Local, `flask create-table` and `flask run` over HTTP."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import boto3
+import pytest
+
+from tools.dynamodb_local import ROOT, free_port, port_is_open
+
+
+def call(base, method, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+class Server:
+    """tools/run_local.py (what `make run` runs) as a user starts it, in its own process."""
+
+    def __init__(self, tmp_path, **env):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "PORT": str(self.port),
+            "DYNAMODB_LOCAL_PORT": str(free_port()),
+            "DYNAMODB_DATA_DIR": str(tmp_path / "dynamodb"),
+            **env,
+        }
+        self.log = open(tmp_path / f"server-{self.port}.log", "ab")
+
+    def __enter__(self):
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "tools" / "run_local.py")],
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 90
+        while not port_is_open(self.port):
+            assert self.process.poll() is None, "the server exited; see its log in tmp_path"
+            assert time.monotonic() < deadline, "the server did not start in 90 s"
+            time.sleep(0.2)
+        return self
+
+    def __exit__(self, *exc):
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+def test_tasks_survive_a_restart(tmp_path):
+    with Server(tmp_path) as server:
+        status, body = call(server.base, "POST", "/tasks", {"title": "Persist me"})
+        assert status == 201
+        task = body["task"]
+        database_port = int(server.env["DYNAMODB_LOCAL_PORT"])
+        assert port_is_open(database_port)
+    assert not port_is_open(database_port), "DynamoDB Local outlived the server"
+
+    with Server(tmp_path) as server:
+        status, body = call(server.base, "GET", f"/tasks/{task['taskId']}")
+        assert status == 200
+        assert body["task"] == task
+        status, body = call(server.base, "GET", "/tasks")
+        assert body["tasks"] == [task]
+
+
+def test_a_named_endpoint_is_used_instead_of_a_new_database(tmp_path, dynamodb_local):
+    table = f"taskapp-serve-{uuid.uuid4().hex[:8]}"
+
+    with Server(tmp_path, DYNAMODB_ENDPOINT=dynamodb_local, TABLE_NAME=table) as server:
+        status, _ = call(server.base, "POST", "/tasks", {"title": "There"})
+        assert status == 201
+        assert not port_is_open(int(server.env["DYNAMODB_LOCAL_PORT"]))
+
+    dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_local, region_name="us-east-1")
+    assert table in dynamodb.list_tables()["TableNames"]
+    assert dynamodb.scan(TableName=table)["Count"] == 1
+    dynamodb.delete_table(TableName=table)
+
+
+@pytest.mark.parametrize("path", ["/nowhere", "/tasks/not-a-task"])
+def test_errors_over_http_are_json(tmp_path, dynamodb_local, path):
+    with Server(tmp_path, DYNAMODB_ENDPOINT=dynamodb_local, TABLE_NAME="taskapp-http") as server:
+        status, body = call(server.base, "GET", path)
+
+    assert status == 404
+    assert "error" in body
