@@ -148,9 +148,10 @@ def _check_task_id(task_id: str) -> None:
 
 
 def _start_key(owner: str, after: str, status) -> dict:
-    key = {"pk": {"S": owner}, "sk": {"S": after}}
+    """The DynamoDB key a page starts after: the item's keys, and the index's when filtered."""
+    key = {Task.owner.attr_name: {"S": owner}, Task.task_id.attr_name: {"S": after}}
     if status is not None:
-        key["statusKey"] = {"S": Task.status_key_for(status, after)}
+        key[Task.status_key.attr_name] = {"S": Task.status_key_for(status, after)}
     return key
 
 
