@@ -3,7 +3,7 @@
 from flask import Flask
 from flask_cors import CORS
 
-from . import cli, models, tasks
+from . import cli, logging, models, tasks
 from .config import Config
 from .errors import register_errorhandlers
 from .extensions import CORS_OPTIONS, Api
@@ -17,6 +17,7 @@ def create_app(config=None):
     app.config.from_object(config)
     app.json.sort_keys = False
 
+    logging.init_app(app)
     models.configure(app.config)
     register_extensions(app)
     register_errorhandlers(app)

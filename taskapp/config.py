@@ -33,6 +33,7 @@ class Config:
         self.DYNAMODB_CONNECT_TIMEOUT = _number(env, "DYNAMODB_CONNECT_TIMEOUT", 1.0)
         self.DYNAMODB_READ_TIMEOUT = _number(env, "DYNAMODB_READ_TIMEOUT", 2.0)
         self.DYNAMODB_MAX_RETRIES = int(_number(env, "DYNAMODB_MAX_RETRIES", 2))
+        self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO").upper()
         origins = env.get("CORS_ORIGINS", "*")
         self.CORS_ORIGINS = "*" if origins.strip() == "*" else _split(origins)
 

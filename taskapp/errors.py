@@ -1,11 +1,10 @@
 """Every error the API answers, shaped as SPEC.md section 3 says: {"error", "details"}."""
 
-import uuid
-
-from flask import current_app, g, jsonify, request
+from flask import current_app, jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import BadRequest, HTTPException
 
+from .logging import log_error, request_id
 from .store import PreconditionFailed, StoreUnavailable, TaskNotFound
 
 # Sentences for the HTTP errors Flask raises itself; others keep werkzeug's description.
@@ -71,7 +70,7 @@ def handle_precondition_failed(error):
 
 
 def handle_store_unavailable(error):
-    current_app.logger.warning("DynamoDB unavailable (request %s)", request_id(), exc_info=error)
+    log_error("DynamoDB unavailable", error)
     return error_response(
         503,
         "The task store is busy or unreachable; nothing was changed. Retry shortly",
@@ -80,18 +79,10 @@ def handle_store_unavailable(error):
 
 
 def handle_unexpected_error(error):
-    current_app.logger.exception("Unexpected error (request %s)", request_id(), exc_info=error)
+    log_error("Unexpected error", error)
     response = jsonify({"error": "Internal server error", "requestId": request_id()})
     response.status_code = 500
     return response
-
-
-def request_id():
-    """The id that ties a response to its log lines: Lambda's own when there is one."""
-    if "request_id" not in g:
-        context = request.environ.get("lambda.context")
-        g.request_id = getattr(context, "aws_request_id", None) or uuid.uuid4().hex
-    return g.request_id
 
 
 def _by_field(messages):

@@ -4,6 +4,7 @@ API tests take the ``client`` fixture and run on both backends, because moto acc
 things that DynamoDB refuses; ``moto_client`` is for tests that need only one.
 """
 
+import logging
 import os
 import uuid
 
@@ -96,3 +97,23 @@ def meter(app):
     """The DynamoDB requests the app sends during the test."""
     with DynamoDBMeter() as meter:
         yield meter
+
+
+class _Lines(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def log_lines(app):
+    """What the request logger writes (to stdout in Lambda), one string per record."""
+    handler = _Lines()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("taskapp.requests")
+    logger.addHandler(handler)
+    yield handler.lines
+    logger.removeHandler(handler)

@@ -1,6 +1,6 @@
 """What every response shares: JSON errors, CORS, the OpenAPI document, 500s and 503s."""
 
-import logging
+import json
 
 import pytest
 from botocore.awsrequest import AWSResponse
@@ -85,14 +85,13 @@ def test_openapi_document_is_served(client):
     assert "400" in spec["paths"]["/tasks"]["post"]["responses"]
 
 
-def test_unexpected_error_is_a_500_without_its_text(client, monkeypatch, caplog):
+def test_unexpected_error_is_a_500_without_its_text(client, monkeypatch, log_lines):
     def explode(*args, **kwargs):
         raise RuntimeError("secret detail from deep inside")
 
     monkeypatch.setattr("taskapp.store.get_task", explode)
 
-    with caplog.at_level(logging.ERROR):
-        response = client.get(TASK)
+    response = client.get(TASK)
 
     assert response.status_code == 500
     body = response.get_json()
@@ -100,7 +99,10 @@ def test_unexpected_error_is_a_500_without_its_text(client, monkeypatch, caplog)
     assert set(body) == {"error", "requestId"}
     assert b"secret" not in response.data and b"Traceback" not in response.data
     assert response.headers["Access-Control-Allow-Origin"] == "*"
-    assert body["requestId"] in caplog.text and "secret detail" in caplog.text
+    error_line, request_line = log_lines
+    assert json.loads(error_line.splitlines()[0])["requestId"] == body["requestId"]
+    assert "RuntimeError: secret detail from deep inside" in error_line
+    assert json.loads(request_line)["status"] == 500
 
 
 def test_unreachable_dynamodb_is_a_503_with_retry_after():

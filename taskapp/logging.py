@@ -1,0 +1,61 @@
+"""One JSON log line per request, readable in `zappa tail` (SPEC.md section 6).
+
+Lines go to stdout through a logger of their own, so they show whatever level the
+Lambda runtime or Zappa give the root logger, and never carry headers or bodies.
+"""
+
+import json
+import logging
+import sys
+import time
+import uuid
+
+from flask import g, request
+
+logger = logging.getLogger("taskapp.requests")
+
+
+def init_app(app):
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.handlers[:] = [handler]
+    logger.setLevel(app.config["LOG_LEVEL"])
+    logger.propagate = False
+    app.before_request(_start_clock)
+    app.after_request(_log_request)
+
+
+def request_id():
+    """The id that ties a response to its log lines: Lambda's own when there is one."""
+    if "request_id" not in g:
+        context = request.environ.get("lambda.context")
+        g.request_id = getattr(context, "aws_request_id", None) or uuid.uuid4().hex
+    return g.request_id
+
+
+def log_error(message, error):
+    """An unexpected error: its JSON line, then its traceback for the person reading."""
+    logger.error(_line(message=message, requestId=request_id()), exc_info=error)
+
+
+def _start_clock():
+    g.started = time.perf_counter()
+
+
+def _log_request(response):
+    started = g.get("started")
+    latency = None if started is None else round((time.perf_counter() - started) * 1000, 2)
+    logger.info(
+        _line(
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+            latencyMs=latency,
+            requestId=request_id(),
+        )
+    )
+    return response
+
+
+def _line(**fields):
+    return json.dumps(fields, separators=(",", ":"))
