@@ -36,4 +36,27 @@ bench: install
 	$(BIN)/python benchmarks/bench_api.py
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DEPLOY_VENV) node_modules .pytest_cache .ruff_cache dist
+
+# Deploying: a lean virtualenv with only the runtime requirements and zappa, because Zappa
+# packs whatever virtualenv is active. STAGE is dev, staging or prod.
+STAGE ?= dev
+DEPLOY_VENV ?= .venv-deploy
+ZAPPA := VIRTUAL_ENV=$(CURDIR)/$(DEPLOY_VENV) PATH=$(CURDIR)/$(DEPLOY_VENV)/bin:$$PATH zappa
+
+.PHONY: package deploy update
+
+$(DEPLOY_VENV)/.installed: requirements.txt requirements-deploy.txt
+	$(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-deploy.txt
+	touch $@
+
+package: $(DEPLOY_VENV)/.installed
+	mkdir -p dist
+	$(ZAPPA) package $(STAGE) --output dist/taskapp-$(STAGE).zip
+
+deploy: $(DEPLOY_VENV)/.installed
+	$(ZAPPA) deploy $(STAGE)
+
+update: $(DEPLOY_VENV)/.installed
+	$(ZAPPA) update $(STAGE)

@@ -1,0 +1,66 @@
+"""Zappa's post-deploy callback: completes a stage with no console clicks.
+
+Zappa calls post_deploy(zappa_cli) after `zappa deploy` and `zappa update`
+("callbacks": {"post": "deploy.hooks.post_deploy"} in zappa_settings.json). It makes sure the
+stage's DynamoDB table exists with its index, and sets what Zappa has no setting for: API
+Gateway stage throttling and the Lambda log group's retention. Every step is idempotent.
+The stage's figures live under the "taskapp" key of its settings.
+"""
+
+import os
+import sys
+
+import click
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def post_deploy(zappa_cli):
+    stage = zappa_cli.stage_config
+    limits = stage["taskapp"]
+    core = zappa_cli.zappa
+    ensure_table(stage["environment_variables"]["TABLE_NAME"], core.aws_region)
+    set_log_retention(core.logs_client, zappa_cli.lambda_name, limits["log_retention_days"])
+    api_id = core.get_api_id(zappa_cli.lambda_name)
+    if api_id:
+        set_stage_throttling(
+            core.apigateway_client,
+            api_id,
+            zappa_cli.api_stage,
+            limits["throttle_rate_limit"],
+            limits["throttle_burst_limit"],
+        )
+
+
+def ensure_table(table_name, region):
+    """The app's own `flask create-table`, run with the deployer's credentials."""
+    from taskapp import create_app, store
+    from taskapp.config import Config
+
+    config = Config()
+    config.TABLE_NAME, config.AWS_REGION = table_name, region
+    with create_app(config).app_context():
+        created = store.ensure_table()
+    click.echo(f"Table {table_name}: {'created' if created else 'already there'}.")
+
+
+def set_log_retention(logs, function_name, days):
+    group = f"/aws/lambda/{function_name}"
+    try:
+        logs.create_log_group(logGroupName=group)
+    except logs.exceptions.ResourceAlreadyExistsException:
+        pass
+    logs.put_retention_policy(logGroupName=group, retentionInDays=days)
+    click.echo(f"Log group {group}: retention {days} days.")
+
+
+def set_stage_throttling(apigateway, api_id, stage_name, rate, burst):
+    apigateway.update_stage(
+        restApiId=api_id,
+        stageName=stage_name,
+        patchOperations=[
+            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(rate)},
+            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(burst)},
+        ],
+    )
+    click.echo(f"Stage {stage_name}: throttled to {rate} requests/s, bursts of {burst}.")

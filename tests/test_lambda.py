@@ -1,0 +1,163 @@
+"""The app behind API Gateway: Zappa's Lambda handler fed real REST proxy events (on moto)."""
+
+import json
+import os
+import sys
+import types
+from pathlib import Path
+from unittest.mock import patch
+
+import pytest
+from moto import mock_aws
+from zappa.handler import LambdaHandler
+
+from taskapp import models, store
+from tests.events import LambdaContext, body_of, rest_event
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def zappa_stage_settings(stage):
+    """The settings module `zappa package` writes into the zip, built from zappa_settings.json."""
+    settings = json.loads((ROOT / "zappa_settings.json").read_text())
+    merged = settings[settings[stage]["extends"]] | settings[stage]
+    app_module, app_function = merged["app_function"].rsplit(".", 1)
+    module = types.ModuleType(f"taskapp_zappa_settings_{stage}")
+    module.__dict__.update(
+        APP_MODULE=app_module,
+        APP_FUNCTION=app_function,
+        EXCEPTION_HANDLER=None,
+        DEBUG=merged["debug"],
+        LOG_LEVEL=merged["log_level"],
+        BINARY_SUPPORT=merged["binary_support"],
+        CONTEXT_HEADER_MAPPINGS={},
+        DOMAIN=None,
+        BASE_PATH=None,
+        ENVIRONMENT_VARIABLES=merged["environment_variables"],
+        API_STAGE=stage,
+        PROJECT_NAME=merged["project_name"],
+        SETTINGS_FILE=None,
+        DJANGO_SETTINGS=None,
+        AWS_EVENT_MAPPING={},
+        AWS_BOT_EVENT_MAPPING={},
+        COGNITO_TRIGGER_MAPPING={},
+        ASYNC_RESPONSE_TABLE="",
+        ADDITIONAL_TEXT_MIMETYPES=[],
+    )
+    sys.modules[module.__name__] = module
+    return module.__name__
+
+
+@pytest.fixture
+def invoke():
+    """Call the dev stage's Lambda as API Gateway does; returns the proxy response."""
+    with mock_aws(), patch.dict(os.environ):
+        # Zappa's handler is a per-process singleton, as in a Lambda container.
+        handler = LambdaHandler(zappa_stage_settings("dev"))
+        app = sys.modules["wsgi"].app
+        models.configure(app.config)  # other tests may have pointed the model elsewhere
+        with app.app_context():
+            store.ensure_table()
+
+        def call(method, path, **kwargs):
+            return handler.handler(rest_event(method, path, **kwargs), LambdaContext())
+
+        yield call
+
+
+def test_create_answers_201_with_a_stage_prefixed_location(invoke):
+    response = invoke("POST", "/tasks", body={"title": "From API Gateway"})
+
+    assert response["statusCode"] == 201
+    task = body_of(response)["task"]
+    headers = response["multiValueHeaders"]
+    assert headers["Location"] == [f"/dev/tasks/{task['taskId']}"]
+    assert headers["ETag"] == ['"1"']
+    assert headers["Content-Type"] == ["application/json"]
+    assert headers["Access-Control-Allow-Origin"] == ["*"]
+    assert not response.get("isBase64Encoded")
+
+
+def test_every_endpoint_through_the_handler(invoke):
+    task = body_of(invoke("POST", "/tasks", body={"title": "Round trip"}))["task"]
+    path = f"/tasks/{task['taskId']}"
+
+    listed = invoke("GET", "/tasks", query="limit=10&status=pending")
+    assert body_of(listed)["tasks"] == [task]
+
+    read = invoke("GET", path)
+    assert body_of(read) == {"task": task}
+    unchanged = invoke("GET", path, headers={"If-None-Match": '"1"'})
+    assert unchanged["statusCode"] == 304 and body_of(unchanged) is None
+
+    put = invoke("PUT", path, body={"title": "Renamed"}, headers={"If-Match": '"1"'})
+    assert body_of(put)["task"]["title"] == "Renamed"
+    stale = invoke("PATCH", path, body={"status": "completed"}, headers={"If-Match": '"1"'})
+    assert stale["statusCode"] == 412
+    patched = invoke("PATCH", path, body={"status": "completed"}, headers={"If-Match": '"2"'})
+    assert body_of(patched)["task"]["completedAt"] is not None
+
+    deleted = invoke("DELETE", path)
+    assert body_of(deleted) == {"message": "Task deleted successfully", "taskId": task["taskId"]}
+    assert invoke("GET", path)["statusCode"] == 404
+
+
+def test_base64_encoded_body_is_read_and_json_is_answered_as_text(invoke):
+    # With binary support on, API Gateway hands every body over base64-encoded.
+    response = invoke("POST", "/tasks", body='{"title": "Encoded"}', base64_body=True)
+
+    assert response["statusCode"] == 201
+    assert not response.get("isBase64Encoded")
+    assert json.loads(response["body"])["task"]["title"] == "Encoded"
+
+
+def test_preflight_needs_no_credentials(invoke):
+    response = invoke(
+        "OPTIONS",
+        "/tasks",
+        headers={
+            "Origin": "https://app.example.com",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Content-Type, Idempotency-Key",
+        },
+    )
+
+    assert response["statusCode"] in (200, 204)
+    headers = response["multiValueHeaders"]
+    assert headers["Access-Control-Allow-Origin"] == ["*"]
+    assert "POST" in headers["Access-Control-Allow-Methods"][0]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status"),
+    [
+        ("GET", "/nowhere", {}, 404),
+        ("GET", "/tasks/not-a-task", {}, 404),
+        ("DELETE", "/tasks", {}, 405),
+        ("POST", "/tasks", {"body": "not json"}, 400),
+        ("POST", "/tasks", {"body": {"title": ""}}, 400),
+        ("GET", "/tasks", {"query": "limit=0"}, 400),
+        ("POST", "/tasks", {"body": {"title": "x" * 70_000}}, 413),
+    ],
+)
+def test_errors_are_json_behind_api_gateway(invoke, method, path, kwargs, status):
+    response = invoke(method, path, **kwargs)
+
+    assert response["statusCode"] == status
+    assert set(body_of(response)) <= {"error", "details"}
+    assert response["multiValueHeaders"]["Access-Control-Allow-Origin"] == ["*"]
+    if status == 405:
+        assert "GET" in response["multiValueHeaders"]["Allow"][0]
+
+
+def test_an_unexpected_error_hides_its_trace_and_names_the_lambda_request(invoke, monkeypatch):
+    monkeypatch.setattr("taskapp.store.list_tasks", lambda *a, **k: 1 / 0)
+
+    response = invoke("GET", "/tasks")
+
+    assert response["statusCode"] == 500
+    body = body_of(response)
+    assert body["error"] == "Internal server error"
+    assert "ZeroDivisionError" not in response["body"]
+    # The request id is Lambda's own, the one its START/END/REPORT lines carry.
+    assert len(body["requestId"]) == 36

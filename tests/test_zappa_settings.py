@@ -1,0 +1,75 @@
+"""zappa_settings.json: three production-safe stages, each with its own table, limits and role."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = json.loads((ROOT / "zappa_settings.json").read_text())
+STAGES = ["dev", "staging", "prod"]
+APP_ACTIONS = {
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+}
+
+
+def stage(name):
+    """A stage's settings after `extends`, as Zappa merges them."""
+    settings = SETTINGS[name]
+    return SETTINGS[settings["extends"]] | settings if "extends" in settings else settings
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_stage_is_production_safe(name):
+    settings = stage(name)
+
+    assert settings["app_function"] == "wsgi.app"
+    assert settings["debug"] is False
+    assert settings["log_level"] in ("INFO", "WARNING", "ERROR")
+    assert settings["endpoint_configuration"] == ["REGIONAL"]
+    assert settings["touch"] is True
+    assert isinstance(settings["keep_warm"], bool)
+    assert settings["cors"] is False  # Flask answers CORS, the same locally and in AWS
+    assert settings["callbacks"]["post"] == "deploy.hooks.post_deploy"
+    assert settings["runtime"] == f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def test_each_stage_has_its_own_table_origins_and_limits():
+    tables = {stage(name)["environment_variables"]["TABLE_NAME"] for name in STAGES}
+    assert tables == {"taskapp-dev", "taskapp-staging", "taskapp-prod"}
+    for name in STAGES:
+        settings = stage(name)
+        assert settings["environment_variables"]["CORS_ORIGINS"]
+        assert settings["environment_variables"]["LOG_LEVEL"]
+        limits = settings["taskapp"]
+        assert 0 < limits["throttle_rate_limit"] <= limits["throttle_burst_limit"]
+        assert limits["log_retention_days"] in (1, 3, 5, 7, 14, 30, 60, 90, 120, 180, 365)
+    assert stage("prod")["keep_warm"] is True
+    assert stage("dev")["keep_warm"] is False
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_role_may_touch_only_its_own_table_and_logs(name):
+    settings = stage(name)
+    policy = json.loads((ROOT / settings["attach_policy"]).read_text())
+    table = settings["environment_variables"]["TABLE_NAME"]
+    function = f"{settings['project_name']}-{name}"
+
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        assert "*" not in statement["Action"]
+        for resource in statement["Resource"]:
+            if resource.startswith("arn:aws:dynamodb:"):
+                assert resource.split(":", 5)[5] in (f"table/{table}", f"table/{table}/index/*")
+                assert set(statement["Action"]) <= APP_ACTIONS
+            else:
+                assert resource.startswith(f"arn:aws:logs:*:*:log-group:/aws/lambda/{function}")
+                assert {action.split(":")[0] for action in statement["Action"]} == {"logs"}
+    granted = {action for statement in policy["Statement"] for action in statement["Action"]}
+    assert APP_ACTIONS <= granted
+    assert not any(action.startswith(("dynamodb:Scan", "dynamodb:Batch")) for action in granted)
