@@ -5,6 +5,8 @@ import json
 import uuid
 from urllib.parse import parse_qs
 
+from tools.lambda_runner import LambdaContext  # noqa: F401  (re-exported for the tests)
+
 HOST = "abc123defg.execute-api.us-east-1.amazonaws.com"
 
 
@@ -60,21 +62,6 @@ def rest_event(method, path, body=None, headers=None, query="", stage="dev", bas
         "body": body,
         "isBase64Encoded": encoded,
     }
-
-
-class LambdaContext:
-    """The parts of Lambda's context object that Zappa and the app read."""
-
-    function_name = "taskapp-dev"
-    memory_limit_in_bytes = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:taskapp-dev"
-
-    def __init__(self):
-        self.aws_request_id = str(uuid.uuid4())
-
-    @staticmethod
-    def get_remaining_time_in_millis():
-        return 15_000
 
 
 def body_of(response):

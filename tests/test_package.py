@@ -1,0 +1,98 @@
+"""The Lambda package: lean, and able to serve requests on its own against DynamoDB Local."""
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from taskapp import create_app, store
+from taskapp.config import TestConfig
+from taskapp.models import Task
+from tests.events import body_of, rest_event
+from tools.lambda_runner import unpack
+
+ROOT = Path(__file__).resolve().parent.parent
+FORBIDDEN = ("pytest", "moto", "troposphere", "cfn_flip", "boto3", "botocore", "ruff", "pip")
+
+
+@pytest.fixture(scope="module")
+def package():
+    """`make package STAGE=dev`, as a user builds it: dist/taskapp-dev.zip."""
+    subprocess.run(["make", "-s", "package", "STAGE=dev"], cwd=ROOT, check=True)
+    return ROOT / "dist" / "taskapp-dev.zip"
+
+
+def test_package_holds_only_what_runs_in_production(package):
+    names = zipfile.ZipFile(package).namelist()
+    top = {name.split("/")[0] for name in names}
+
+    assert {"handler.py", "wsgi.py", "zappa_settings.py", "taskapp", "flask", "pynamodb"} <= top
+    for forbidden in FORBIDDEN:
+        assert forbidden not in top
+    assert not any(
+        name.startswith(("tests/", "tools/", "deploy/", "node_modules/")) for name in names
+    )
+    assert package.stat().st_size <= 5 * 1024 * 1024
+
+
+@pytest.fixture
+def lambda_root(package, tmp_path):
+    return unpack(package, tmp_path)
+
+
+def run_package(lambda_root, tmp_path, events, endpoint):
+    task, runtime = lambda_root
+    (tmp_path / "events.json").write_text(json.dumps(events))
+    env = {
+        "PATH": os.environ["PATH"],
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "DYNAMODB_ENDPOINT": endpoint,
+    }
+    subprocess.run(
+        [sys.executable, "-S", str(ROOT / "tools" / "lambda_runner.py"), str(task), str(runtime)]
+        + [str(tmp_path / "events.json"), str(tmp_path / "results.json")],
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    return json.loads((tmp_path / "results.json").read_text())
+
+
+def test_unpacked_package_serves_requests(lambda_root, tmp_path, dynamodb_local):
+    app = create_app(TestConfig("taskapp-dev", dynamodb_local))
+    with app.app_context():
+        store.ensure_table()
+    try:
+        created = run_package(
+            lambda_root,
+            tmp_path,
+            [rest_event("POST", "/tasks", body={"title": "Zipped"})],
+            dynamodb_local,
+        )
+        task = body_of(created["results"][0]["response"])["task"]
+        later = run_package(
+            lambda_root,
+            tmp_path,
+            [rest_event("GET", f"/tasks/{task['taskId']}"), rest_event("GET", "/nowhere")],
+            dynamodb_local,
+        )
+    finally:
+        with app.app_context():
+            Task.delete_table()
+
+    assert created["results"][0]["response"]["statusCode"] == 201
+    read, missing = (result["response"] for result in later["results"])
+    assert body_of(read) == {"task": task}
+    assert missing["statusCode"] == 404
+    task_dir = str(lambda_root[0])
+    origins = later["origins"]
+    for module in ("flask", "pynamodb", "marshmallow", "taskapp"):
+        assert origins[module].startswith(task_dir)
+    assert origins["botocore"].startswith(str(lambda_root[1]))
+    assert origins["pytest"] is None and origins["moto"] is None

@@ -1,0 +1,86 @@
+"""Runs the Lambda handler from an unpacked package in a bare interpreter, as Lambda does.
+
+    python -S tools/lambda_runner.py PACKAGE_DIR RUNTIME_DIR EVENTS.json RESULTS.json
+
+PACKAGE_DIR is the unzipped `make package` output (Lambda's /var/task); RUNTIME_DIR holds
+what the Lambda runtime adds (boto3, botocore and their dependencies). With -S the
+interpreter sees nothing else. Each event's proxy response is written to RESULTS.json with
+its time in ms, and the wall time from interpreter start to the first answer. "{taskId}"
+in an event's path stands for the task the latest response carried, so calls can chain.
+"""
+
+import json
+import os
+import sys
+import sysconfig
+import time
+import uuid
+import zipfile
+from pathlib import Path
+
+# What the Lambda Python runtime provides besides the package (Zappa leaves them out).
+RUNTIME_LIBRARIES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
+
+
+class LambdaContext:
+    """The parts of Lambda's context object that Zappa and the app read."""
+
+    function_name = "taskapp-dev"
+    memory_limit_in_bytes = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:taskapp-dev"
+
+    def __init__(self):
+        self.aws_request_id = str(uuid.uuid4())
+
+    @staticmethod
+    def get_remaining_time_in_millis():
+        return 15_000
+
+
+def unpack(package, folder):
+    """Lay out a package as Lambda does: the zip as /var/task, the runtime's libraries beside it.
+
+    The runtime's libraries are linked from this interpreter's site-packages.
+    """
+    task, runtime = Path(folder) / "task", Path(folder) / "runtime"
+    zipfile.ZipFile(package).extractall(task)
+    runtime.mkdir()
+    site = Path(sysconfig.get_paths()["purelib"])
+    for name in RUNTIME_LIBRARIES:
+        (runtime / name).symlink_to(site / name)
+    return task, runtime
+
+
+def main(package_dir, runtime_dir, events_path, results_path, started_ns):
+    # Drop this script's folder: only the package, the runtime's libraries and the stdlib remain.
+    sys.path[:] = [package_dir, runtime_dir, *sys.path[1:]]
+    os.chdir(package_dir)
+    import handler  # Zappa's handler at the root of the package
+
+    with open(events_path) as events:
+        calls = json.load(events)
+    results, first_answer_ms, task_id = [], None, ""
+    for event in calls:
+        event["path"] = event["path"].replace("{taskId}", task_id)
+        start = time.perf_counter()
+        response = handler.lambda_handler(event, LambdaContext())
+        results.append({"response": response, "ms": (time.perf_counter() - start) * 1000})
+        task_id = _task_id(response) or task_id
+        if first_answer_ms is None:
+            first_answer_ms = (time.time_ns() - started_ns) / 1e6
+    origins = {name: getattr(sys.modules.get(name), "__file__", None) for name in MODULES}
+    with open(results_path, "w") as out:
+        json.dump({"results": results, "first_answer_ms": first_answer_ms, "origins": origins}, out)
+
+
+def _task_id(response):
+    try:
+        return json.loads(response.get("body") or "{}")["task"]["taskId"]
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+MODULES = ("flask", "pynamodb", "marshmallow", "boto3", "botocore", "taskapp", "pytest", "moto")
+
+if __name__ == "__main__":
+    main(*sys.argv[1:5], int(os.environ.get("STARTED_NS", time.time_ns())))
