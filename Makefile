@@ -34,6 +34,7 @@ format: $(VENV)/.installed
 
 bench: install
 	$(BIN)/python benchmarks/bench_api.py
+	$(BIN)/python benchmarks/bench_lambda.py
 
 clean:
 	rm -rf $(VENV) $(DEPLOY_VENV) node_modules .pytest_cache .ruff_cache dist

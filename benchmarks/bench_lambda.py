@@ -1,0 +1,132 @@
+"""Benchmark: the Lambda package, its cold start and its warm latency through Zappa's handler.
+
+Prints the zip's size and what it must not hold; the cold start as the wall time from
+spawning an interpreter to the first GET answered from the unpacked zip, beside the floor
+`import boto3, flask, pynamodb.models, marshmallow` measured in the same run and the same
+bare interpreter. Both run as Lambda runs the package: the zip holds no .pyc files (Zappa
+leaves __pycache__ out) and /var/task is read-only, so its modules compile at every cold
+start (-B), while the runtime's boto3 and botocore come precompiled. Then the warm median
+per operation through the handler. Every figure is the median of several runs, against
+DynamoDB Local. Run with `make bench`.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.events import rest_event  # noqa: E402
+from tools.dynamodb_local import DynamoDBLocal  # noqa: E402
+from tools.lambda_runner import unpack  # noqa: E402
+
+RUNS = 9
+WARM_ROUNDS = 60
+FORBIDDEN = ("pytest", "moto", "troposphere", "cfn_flip", "boto3", "botocore", "pip", "ruff")
+FLOOR = "import boto3, flask, pynamodb.models, marshmallow"
+
+
+def build_package():
+    start = time.perf_counter()
+    subprocess.run(["make", "-s", "package", "STAGE=dev"], cwd=ROOT, check=True)
+    return ROOT / "dist" / "taskapp-dev.zip", time.perf_counter() - start
+
+
+def lambda_env(endpoint):
+    return {
+        "PATH": os.environ["PATH"],
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "DYNAMODB_ENDPOINT": endpoint,
+    }
+
+
+def run(task, runtime, events, env, folder):
+    events_path, results_path = Path(folder) / "events.json", Path(folder) / "results.json"
+    events_path.write_text(json.dumps(events))
+    env = env | {"STARTED_NS": str(time.time_ns())}
+    subprocess.run(
+        [
+            sys.executable,
+            "-S",
+            "-B",
+            str(ROOT / "tools" / "lambda_runner.py"),
+            str(task),
+            str(runtime),
+        ]
+        + [str(events_path), str(results_path)],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return json.loads(results_path.read_text())
+
+
+def floor_ms(task, runtime):
+    code = f"import sys; sys.path[:0] = [{str(task)!r}, {str(runtime)!r}]; {FLOOR}"
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-S", "-B", "-c", code], check=True)
+    return (time.perf_counter() - start) * 1000
+
+
+def create_table(endpoint):
+    env = os.environ | {"TABLE_NAME": "taskapp-dev", "DYNAMODB_ENDPOINT": endpoint}
+    env |= lambda_env(endpoint) | {"PATH": os.environ["PATH"]}
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "create-table"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def main():
+    package, build_seconds = build_package()
+    names = zipfile.ZipFile(package).namelist()
+    top = {name.split("/")[0] for name in names}
+    leaked = [name for name in FORBIDDEN if name in top]
+    size = package.stat().st_size
+    print(f"package        {package.relative_to(ROOT)}: {size / 2**20:.2f} MiB, {len(names)} files")
+    print(f"               built in {build_seconds:.1f} s; forbidden inside: {leaked or 'none'}")
+
+    with DynamoDBLocal() as database, tempfile.TemporaryDirectory() as folder:
+        create_table(database.endpoint)
+        task, runtime = unpack(package, folder)
+        env = lambda_env(database.endpoint)
+        first_get = [rest_event("GET", "/tasks")]
+        cold, floor = [], []
+        for _ in range(RUNS):
+            floor.append(floor_ms(task, runtime))
+            cold.append(run(task, runtime, first_get, env, folder)["first_answer_ms"])
+        cold_ms, floor_median = statistics.median(cold), statistics.median(floor)
+        print(f"\ncold start     {cold_ms:.0f} ms from spawn to the first GET answered")
+        print(f"floor          {floor_median:.0f} ms for `{FLOOR}`")
+        print(f"               {cold_ms - floor_median:+.0f} ms above the floor ({RUNS} runs each)")
+
+        rounds = [
+            rest_event("POST", "/tasks", body={"title": "Warm", "tags": ["a"]}),
+            rest_event("GET", "/tasks/{taskId}"),
+            rest_event("PATCH", "/tasks/{taskId}", body={"status": "completed"}),
+            rest_event("GET", "/tasks", query="limit=50"),
+            rest_event("DELETE", "/tasks/{taskId}"),
+        ]
+        labels = ["create", "get", "update", "list (50)", "delete"]
+        results = run(task, runtime, rounds * WARM_ROUNDS, env, folder)["results"]
+        print(f"\nwarm, through Zappa's handler (median of {WARM_ROUNDS - 1} calls each):")
+        for index, label in enumerate(labels):
+            times = [r["ms"] for r in results[len(rounds) + index :: len(rounds)]]
+            statuses = {r["response"]["statusCode"] for r in results[index :: len(rounds)]}
+            print(f"  {label:<12}{statistics.median(times):>8.2f} ms   status {sorted(statuses)}")
+
+
+if __name__ == "__main__":
+    main()
