@@ -1,18 +1,55 @@
-"""Zappa's post-deploy callback: completes a stage with no console clicks.
+"""Zappa callbacks ("callbacks" in zappa_settings.json).
 
-Zappa calls post_deploy(zappa_cli) after `zappa deploy` and `zappa update`
-("callbacks": {"post": "deploy.hooks.post_deploy"} in zappa_settings.json). It makes sure the
-stage's DynamoDB table exists with its index, and sets what Zappa has no setting for: API
-Gateway stage throttling and the Lambda log group's retention. Every step is idempotent.
-The stage's figures live under the "taskapp" key of its settings.
+compile_package (zip): adds compiled bytecode to the package, since Lambda cannot write
+.pyc files into /var/task and would otherwise compile every module at each cold start.
+
+post_deploy (post, after `zappa deploy` and `zappa update`): completes a stage with no
+console clicks. It makes sure the stage's DynamoDB table exists with its index, and sets what
+Zappa has no setting for: API Gateway stage throttling and the Lambda log group's retention.
+Every step is idempotent. The stage's figures live under the "taskapp" key of its settings.
 """
 
+import compileall
 import os
+import py_compile
 import sys
+import tempfile
+import zipfile
+from pathlib import Path
 
 import click
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def compile_package(zappa_cli):
+    """Replace the package's bytecode with bytecode that Lambda can use.
+
+    Lambda cannot write .pyc files into /var/task, and the .pyc files Zappa copies from the
+    virtualenv are timestamp-based, so they never match the sources' times in the zip: every
+    module would compile at each cold start. Unchecked hash-based .pyc files, made by the same
+    Python version as the runtime (see "runtime"), load as they are; tracebacks name /var/task.
+    """
+    package = Path(zappa_cli.zip_path)
+    with tempfile.TemporaryDirectory() as folder:
+        with zipfile.ZipFile(package) as archive:
+            entries = [
+                (info, archive.read(info))
+                for info in archive.infolist()
+                if "__pycache__/" not in info.filename
+            ]
+            archive.extractall(folder, [info for info, _ in entries])
+        compileall.compile_dir(
+            folder,
+            ddir="/var/task",
+            quiet=1,
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        )
+        with zipfile.ZipFile(package, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for info, data in entries:
+                archive.writestr(info, data)
+            for pyc in sorted(Path(folder).rglob("*.pyc")):
+                archive.write(pyc, pyc.relative_to(folder).as_posix())
 
 
 def post_deploy(zappa_cli):

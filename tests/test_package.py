@@ -39,6 +39,19 @@ def test_package_holds_only_what_runs_in_production(package):
     assert package.stat().st_size <= 5 * 1024 * 1024
 
 
+def test_package_carries_bytecode_that_lambda_can_use(package):
+    """Hash-based, unchecked .pyc for every module: no compiling at a cold start."""
+    archive = zipfile.ZipFile(package)
+    names = set(archive.namelist())
+    tag = sys.implementation.cache_tag
+    for module in ("wsgi.py", "taskapp/tasks.py", "flask/app.py", "handler.py"):
+        folder, _, name = module.rpartition("/")
+        pyc = f"{folder + '/' if folder else ''}__pycache__/{name[:-3]}.{tag}.pyc"
+        assert pyc in names
+        flags = int.from_bytes(archive.read(pyc)[4:8], "little")
+        assert flags == 0b01  # hash-based, source not checked
+
+
 @pytest.fixture
 def lambda_root(package, tmp_path):
     return unpack(package, tmp_path)
