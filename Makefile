@@ -45,7 +45,9 @@ STAGE ?= dev
 DEPLOY_VENV ?= .venv-deploy
 ZAPPA := VIRTUAL_ENV=$(CURDIR)/$(DEPLOY_VENV) PATH=$(CURDIR)/$(DEPLOY_VENV)/bin:$$PATH zappa
 
-.PHONY: package deploy update
+.PHONY: deploy-env package deploy update status tail undeploy
+
+deploy-env: $(DEPLOY_VENV)/.installed
 
 $(DEPLOY_VENV)/.installed: requirements.txt requirements-deploy.txt
 	$(PYTHON) -m venv $(DEPLOY_VENV)
@@ -61,3 +63,12 @@ deploy: $(DEPLOY_VENV)/.installed
 
 update: $(DEPLOY_VENV)/.installed
 	$(ZAPPA) update $(STAGE)
+
+status: $(DEPLOY_VENV)/.installed
+	$(ZAPPA) status $(STAGE)
+
+tail: $(DEPLOY_VENV)/.installed
+	$(ZAPPA) tail $(STAGE) --since 1h
+
+undeploy: $(DEPLOY_VENV)/.installed
+	$(ZAPPA) undeploy $(STAGE) --remove-logs

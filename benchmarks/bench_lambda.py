@@ -46,6 +46,9 @@ def lambda_env(endpoint):
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": "us-east-1",
         "DYNAMODB_ENDPOINT": endpoint,
+        **json.loads((ROOT / "zappa_settings.json").read_text())["dev"][
+            "aws_environment_variables"
+        ],
     }
 
 

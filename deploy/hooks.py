@@ -56,7 +56,7 @@ def post_deploy(zappa_cli):
     stage = zappa_cli.stage_config
     limits = stage["taskapp"]
     core = zappa_cli.zappa
-    ensure_table(stage["environment_variables"]["TABLE_NAME"], core.aws_region)
+    ensure_table(stage["aws_environment_variables"]["TABLE_NAME"], core.aws_region)
     set_log_retention(core.logs_client, zappa_cli.lambda_name, limits["log_retention_days"])
     api_id = core.get_api_id(zappa_cli.lambda_name)
     if api_id:

@@ -17,10 +17,14 @@ from tests.events import LambdaContext, body_of, rest_event
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def stage_settings(stage):
+    settings = json.loads((ROOT / "zappa_settings.json").read_text())
+    return settings[settings[stage]["extends"]] | settings[stage]
+
+
 def zappa_stage_settings(stage):
     """The settings module `zappa package` writes into the zip, built from zappa_settings.json."""
-    settings = json.loads((ROOT / "zappa_settings.json").read_text())
-    merged = settings[settings[stage]["extends"]] | settings[stage]
+    merged = stage_settings(stage)
     app_module, app_function = merged["app_function"].rsplit(".", 1)
     module = types.ModuleType(f"taskapp_zappa_settings_{stage}")
     module.__dict__.update(
@@ -33,7 +37,7 @@ def zappa_stage_settings(stage):
         CONTEXT_HEADER_MAPPINGS={},
         DOMAIN=None,
         BASE_PATH=None,
-        ENVIRONMENT_VARIABLES=merged["environment_variables"],
+        ENVIRONMENT_VARIABLES={},
         API_STAGE=stage,
         PROJECT_NAME=merged["project_name"],
         SETTINGS_FILE=None,
@@ -51,7 +55,8 @@ def zappa_stage_settings(stage):
 @pytest.fixture
 def invoke():
     """Call the dev stage's Lambda as API Gateway does; returns the proxy response."""
-    with mock_aws(), patch.dict(os.environ):
+    # Lambda sets the stage's aws_environment_variables in the process environment.
+    with mock_aws(), patch.dict(os.environ, stage_settings("dev")["aws_environment_variables"]):
         # Zappa's handler is a per-process singleton, as in a Lambda container.
         handler = LambdaHandler(zappa_stage_settings("dev"))
         app = sys.modules["wsgi"].app

@@ -66,6 +66,10 @@ def run_package(lambda_root, tmp_path, events, endpoint):
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "DYNAMODB_ENDPOINT": endpoint,
+        # Lambda's configuration, as the dev stage sets it.
+        **json.loads((ROOT / "zappa_settings.json").read_text())["dev"][
+            "aws_environment_variables"
+        ],
     }
     subprocess.run(
         [sys.executable, "-S", str(ROOT / "tools" / "lambda_runner.py"), str(task), str(runtime)]

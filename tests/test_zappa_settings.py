@@ -40,12 +40,12 @@ def test_stage_is_production_safe(name):
 
 
 def test_each_stage_has_its_own_table_origins_and_limits():
-    tables = {stage(name)["environment_variables"]["TABLE_NAME"] for name in STAGES}
+    tables = {stage(name)["aws_environment_variables"]["TABLE_NAME"] for name in STAGES}
     assert tables == {"taskapp-dev", "taskapp-staging", "taskapp-prod"}
     for name in STAGES:
         settings = stage(name)
-        assert settings["environment_variables"]["CORS_ORIGINS"]
-        assert settings["environment_variables"]["LOG_LEVEL"]
+        assert settings["aws_environment_variables"]["CORS_ORIGINS"]
+        assert settings["aws_environment_variables"]["LOG_LEVEL"]
         limits = settings["taskapp"]
         assert 0 < limits["throttle_rate_limit"] <= limits["throttle_burst_limit"]
         assert limits["log_retention_days"] in (1, 3, 5, 7, 14, 30, 60, 90, 120, 180, 365)
@@ -57,7 +57,7 @@ def test_each_stage_has_its_own_table_origins_and_limits():
 def test_role_may_touch_only_its_own_table_and_logs(name):
     settings = stage(name)
     policy = json.loads((ROOT / settings["attach_policy"]).read_text())
-    table = settings["environment_variables"]["TABLE_NAME"]
+    table = settings["aws_environment_variables"]["TABLE_NAME"]
     function = f"{settings['project_name']}-{name}"
 
     for statement in policy["Statement"]:
