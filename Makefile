@@ -35,6 +35,7 @@ format: $(VENV)/.installed
 bench: install
 	$(BIN)/python benchmarks/bench_api.py
 	$(BIN)/python benchmarks/bench_lambda.py
+	$(BIN)/python benchmarks/bench_deploy.py
 
 clean:
 	rm -rf $(VENV) $(DEPLOY_VENV) node_modules .pytest_cache .ruff_cache dist

@@ -23,6 +23,7 @@ class DynamoDBLocal:
         self.db_path = db_path
         self.log = log
         self.process = None
+        self.output = None
 
     @property
     def endpoint(self):
@@ -41,9 +42,12 @@ class DynamoDBLocal:
         else:
             Path(self.db_path).mkdir(parents=True, exist_ok=True)
             args += ["-dbPath", str(self.db_path)]
-        output = open(self.log, "ab") if self.log else subprocess.DEVNULL
+        self.output = open(self.log, "ab") if self.log else None
         self.process = subprocess.Popen(
-            args, stdout=output, stderr=subprocess.STDOUT, cwd=jar().parent
+            args,
+            stdout=self.output or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            cwd=jar().parent,
         )
         deadline = time.monotonic() + timeout
         while not port_is_open(self.port):
@@ -64,6 +68,9 @@ class DynamoDBLocal:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+        if self.output:
+            self.output.close()
+            self.output = None
 
     def __enter__(self):
         return self.start()
