@@ -3,10 +3,10 @@
 from flask import Flask
 from flask_cors import CORS
 
-from . import cli, logging, models, tasks
+from . import auth, cli, logging, models, tasks
 from .config import Config
 from .errors import register_errorhandlers
-from .extensions import CORS_OPTIONS, Api
+from .extensions import CORS_OPTIONS, Api, secure_headers
 
 
 def create_app(config=None):
@@ -19,9 +19,12 @@ def create_app(config=None):
 
     logging.init_app(app)
     models.configure(app.config)
+    auth.init_app(app)
     register_extensions(app)
     register_errorhandlers(app)
+    app.after_request(secure_headers)
     app.cli.add_command(cli.create_table)
+    app.cli.add_command(cli.dev_token)
     return app
 
 

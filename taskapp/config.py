@@ -2,6 +2,8 @@
 
 import os
 
+from .auth import AUTH_MODES
+
 
 class ConfigError(RuntimeError):
     """A required setting is missing or malformed; raised at start-up, not mid-request."""
@@ -34,6 +36,15 @@ class Config:
         self.DYNAMODB_READ_TIMEOUT = _number(env, "DYNAMODB_READ_TIMEOUT", 2.0)
         self.DYNAMODB_MAX_RETRIES = int(_number(env, "DYNAMODB_MAX_RETRIES", 2))
         self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO").upper()
+        # SPEC 7: how callers are identified; see auth.py.
+        self.AUTH_MODE = env.get("AUTH_MODE", "none")
+        self.AUTH_ALLOW_NONE = env.get("AUTH_ALLOW_NONE", "").lower() == "true"
+        self.AUTH_JWKS_URL = env.get("AUTH_JWKS_URL", "")
+        self.AUTH_ISSUER = env.get("AUTH_ISSUER", "")
+        self.AUTH_AUDIENCE = env.get("AUTH_AUDIENCE", "")
+        self.AUTH_DEV_KEY = env.get("AUTH_DEV_KEY", os.path.join(".dev-keys", "dev-key.pem"))
+        # Set by the Lambda runtime: this process serves a deployed stage, not a laptop.
+        self.DEPLOYED = bool(env.get("AWS_LAMBDA_FUNCTION_NAME"))
         origins = env.get("CORS_ORIGINS", "*")
         self.CORS_ORIGINS = "*" if origins.strip() == "*" else _split(origins)
 
@@ -43,6 +54,21 @@ class Config:
                 "TABLE_NAME is not set: it must name the stage's DynamoDB table "
                 "(`make run` sets it to taskapp-local)."
             )
+        if self.AUTH_MODE not in AUTH_MODES:
+            raise ConfigError(
+                f"AUTH_MODE must be one of {', '.join(AUTH_MODES)}, not {self.AUTH_MODE!r}."
+            )
+        if self.AUTH_MODE == "none" and self.DEPLOYED and not self.AUTH_ALLOW_NONE:
+            raise ConfigError(
+                "AUTH_MODE=none serves every caller as one owner: a deployed stage refuses it "
+                "unless AUTH_ALLOW_NONE=true says so."
+            )
+        if self.AUTH_MODE == "jwt":
+            for name in ("AUTH_JWKS_URL", "AUTH_ISSUER", "AUTH_AUDIENCE"):
+                if not getattr(self, name):
+                    raise ConfigError(f"{name} is not set: AUTH_MODE=jwt needs it.")
+            if self.AUTH_JWKS_URL.startswith("http://"):
+                raise ConfigError("AUTH_JWKS_URL must be an https URL or a file path.")
 
 
 class TestConfig(Config):
@@ -57,6 +83,8 @@ class TestConfig(Config):
         self.DYNAMODB_ENDPOINT = endpoint
         self.AWS_REGION = "us-east-1"
         self.CORS_ORIGINS = "*"
+        self.AUTH_MODE = "none"
+        self.DEPLOYED = False
 
 
 def _number(env, name, default):

@@ -4,6 +4,7 @@ from flask import current_app, jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import BadRequest, HTTPException
 
+from .auth import AuthUnavailable, Unauthenticated
 from .logging import log_error, request_id
 from .store import PreconditionFailed, StoreUnavailable, TaskNotFound
 
@@ -27,6 +28,8 @@ def register_errorhandlers(app):
     app.register_error_handler(TaskNotFound, handle_task_not_found)
     app.register_error_handler(PreconditionFailed, handle_precondition_failed)
     app.register_error_handler(StoreUnavailable, handle_store_unavailable)
+    app.register_error_handler(Unauthenticated, handle_unauthenticated)
+    app.register_error_handler(AuthUnavailable, handle_auth_unavailable)
     app.register_error_handler(Exception, handle_unexpected_error)
 
 
@@ -74,6 +77,23 @@ def handle_store_unavailable(error):
     return error_response(
         503,
         "The task store is busy or unreachable; nothing was changed. Retry shortly",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def handle_unauthenticated(error):
+    # RFC 6750: a token that was sent and refused is an invalid_token.
+    challenge = 'Bearer realm="taskapp"'
+    if error.presented:
+        challenge += ', error="invalid_token"'
+    return error_response(401, error.message, headers={"WWW-Authenticate": challenge})
+
+
+def handle_auth_unavailable(error):
+    log_error("Token keys unavailable", error)
+    return error_response(
+        503,
+        "Credentials cannot be checked right now; nothing was changed. Retry shortly",
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 

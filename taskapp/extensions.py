@@ -24,6 +24,13 @@ CORS_OPTIONS = {
 }
 
 
+def secure_headers(response):
+    """Every answer: never sniffed into another type, never kept by a cache (it is per caller)."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 class Parser(FlaskParser):
     """Parses request bodies as JSON whatever their Content-Type says (SPEC.md section 2)."""
 

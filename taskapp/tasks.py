@@ -4,7 +4,7 @@ from flask import Response, abort, request, url_for
 from werkzeug.http import parse_etags
 
 from . import store
-from .auth import current_owner
+from .auth import authenticate, current_owner
 from .extensions import Blueprint
 from .schemas import (
     TaskDeletedSchema,
@@ -17,6 +17,7 @@ from .schemas import (
 )
 
 blp = Blueprint("tasks", __name__, url_prefix="/tasks", description="Tasks of the caller.")
+blp.before_request(authenticate)
 
 # DynamoDB accepts at most 100 values in an IN condition, and numbers of at most 38 digits.
 _MAX_IF_MATCH_TAGS = 100

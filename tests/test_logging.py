@@ -13,7 +13,7 @@ def test_each_request_logs_one_json_line(client, log_lines):
     entries = [json.loads(line) for line in log_lines]
     assert [(e["method"], e["path"], e["status"]) for e in entries] == [
         ("POST", "/tasks", 201),
-        ("GET", f"/tasks/{task['taskId']}", 200),
+        ("GET", f"/tasks/{task['taskId']}", 401),
         ("GET", "/nowhere", 404),
     ]
     for entry in entries:

@@ -36,7 +36,8 @@ def test_package_holds_only_what_runs_in_production(package):
     assert not any(
         name.startswith(("tests/", "tools/", "deploy/", "node_modules/")) for name in names
     )
-    assert package.stat().st_size <= 5 * 1024 * 1024
+    # 3.1 MiB without cryptography, which PyJWT needs to verify RS256/ES256 tokens (4.7 MiB).
+    assert package.stat().st_size <= 10 * 1024 * 1024
 
 
 def test_package_carries_bytecode_that_lambda_can_use(package):
