@@ -60,13 +60,16 @@ def post_deploy(zappa_cli):
     set_log_retention(core.logs_client, zappa_cli.lambda_name, limits["log_retention_days"])
     api_id = core.get_api_id(zappa_cli.lambda_name)
     if api_id:
+        apigateway, stage_name = core.apigateway_client, zappa_cli.api_stage
         set_stage_throttling(
-            core.apigateway_client,
+            apigateway,
             api_id,
-            zappa_cli.api_stage,
+            stage_name,
             limits["throttle_rate_limit"],
             limits["throttle_burst_limit"],
         )
+        if stage.get("api_key_required"):
+            set_usage_plan(apigateway, zappa_cli.lambda_name, api_id, stage_name, limits)
 
 
 def ensure_table(table_name, region):
@@ -101,3 +104,49 @@ def set_stage_throttling(apigateway, api_id, stage_name, rate, burst):
         ],
     )
     click.echo(f"Stage {stage_name}: throttled to {rate} requests/s, bursts of {burst}.")
+
+
+def set_usage_plan(apigateway, name, api_id, stage_name, limits):
+    """The stage's usage plan: per-key rate, burst and monthly quota, with Zappa's API key in it.
+
+    `zappa deploy` creates the key (named "<stage>_<api id>") when api_key_required is on.
+    """
+    throttle = {
+        "rateLimit": limits["api_key_rate_limit"],
+        "burstLimit": limits["api_key_burst_limit"],
+    }
+    quota = {"limit": limits["api_key_monthly_quota"], "period": "MONTH"}
+    plans = [plan for plan in apigateway.get_usage_plans()["items"] if plan["name"] == name]
+    if plans:
+        plan = plans[0]
+        operations = [
+            {"op": "replace", "path": "/throttle/rateLimit", "value": str(throttle["rateLimit"])},
+            {"op": "replace", "path": "/throttle/burstLimit", "value": str(throttle["burstLimit"])},
+            {"op": "replace", "path": "/quota/limit", "value": str(quota["limit"])},
+            {"op": "replace", "path": "/quota/period", "value": "MONTH"},
+        ]
+        stages = {(s["apiId"], s["stage"]) for s in plan.get("apiStages", [])}
+        if (api_id, stage_name) not in stages:
+            operations.append(
+                {"op": "add", "path": "/apiStages", "value": f"{api_id}:{stage_name}"}
+            )
+        apigateway.update_usage_plan(usagePlanId=plan["id"], patchOperations=operations)
+    else:
+        plan = apigateway.create_usage_plan(
+            name=name,
+            description=f"API keys of {name}",
+            apiStages=[{"apiId": api_id, "stage": stage_name}],
+            throttle=throttle,
+            quota=quota,
+        )
+    keys = apigateway.get_api_keys(nameQuery=f"{stage_name}_{api_id}")["items"]
+    members = {key["id"] for key in apigateway.get_usage_plan_keys(usagePlanId=plan["id"])["items"]}
+    for key in keys:
+        if key["id"] not in members:
+            apigateway.create_usage_plan_key(
+                usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY"
+            )
+    click.echo(
+        f"Usage plan {name}: {throttle['rateLimit']} requests/s, bursts of "
+        f"{throttle['burstLimit']}, {quota['limit']} a month, {len(keys)} API key(s)."
+    )

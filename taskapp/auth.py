@@ -98,14 +98,16 @@ class _Verifier:
 class _JWKSVerifier(_Verifier):
     def __init__(self, jwks_url, issuer, audience):
         super().__init__(issuer, audience)
-        self.jwks_url = jwks_url if "://" in jwks_url else Path(jwks_url).resolve().as_uri()
+        self.jwks_url = jwks_url
 
     @cached_property
     def keys(self):
         import jwt
 
-        # Caches the key set, and fetches it again when a token names a key id it lacks.
-        return jwt.PyJWKClient(self.jwks_url, cache_keys=True, lifespan=3600, timeout=2)
+        if self.jwks_url.startswith("https://"):
+            # Caches the key set, and fetches it again when a token names a key id it lacks.
+            return jwt.PyJWKClient(self.jwks_url, cache_keys=True, lifespan=3600, timeout=2)
+        return _FileKeys(Path(self.jwks_url))
 
     def key_for(self, token):
         import jwt
@@ -116,6 +118,32 @@ class _JWKSVerifier(_Verifier):
             raise
         except jwt.PyJWTError:
             raise Unauthenticated("The token is invalid or expired", presented=True) from None
+
+
+class _FileKeys:
+    """A key set in a local file (tests, local use), read again when a key id is new to it.
+
+    PyJWKClient, which does this for https URLs, refuses file URLs.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        self.key_set = None
+
+    def get_signing_key_from_jwt(self, token):
+        import jwt
+
+        kid = jwt.get_unverified_header(token).get("kid")
+        for fresh in (False, True):
+            if fresh or self.key_set is None:
+                try:
+                    self.key_set = jwt.PyJWKSet.from_json(self.path.read_text())
+                except OSError as error:
+                    raise jwt.PyJWKClientConnectionError(f"Cannot read {self.path}") from error
+            matches = [key for key in self.key_set.keys if key.key_id == kid]
+            if matches:
+                return matches[0]
+        raise jwt.PyJWKClientError(f"No key {kid!r} in {self.path}")
 
 
 class _DevKeyVerifier(_Verifier):

@@ -16,9 +16,11 @@ logger = logging.getLogger("taskapp.requests")
 
 
 def init_app(app):
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger.handlers[:] = [handler]
+    if not any(getattr(handler, "taskapp", False) for handler in logger.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.taskapp = True
+        logger.addHandler(handler)
     logger.setLevel(app.config["LOG_LEVEL"])
     logger.propagate = False
     app.before_request(_start_clock)

@@ -25,7 +25,7 @@ import botocore.session  # noqa: E402
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from taskapp import create_app, store  # noqa: E402
+from taskapp import create_app, models, store  # noqa: E402
 from taskapp.config import TestConfig  # noqa: E402
 from taskapp.models import Task  # noqa: E402
 from tools.dynamodb_local import DynamoDBLocal  # noqa: E402
@@ -61,19 +61,29 @@ def backend(request):
         yield request.getfixturevalue("dynamodb_local")
 
 
-def make_app(endpoint):
-    app = create_app(TestConfig(f"taskapp-test-{uuid.uuid4().hex[:12]}", endpoint))
+def make_app(endpoint, **settings):
+    """An app on its own new table; ``settings`` override the test configuration."""
+    config = TestConfig(f"taskapp-test-{uuid.uuid4().hex[:12]}", endpoint)
+    for name, value in settings.items():
+        setattr(config, name, value)
+    app = create_app(config)
     with app.app_context():
         store.ensure_table()
     return app
+
+
+def drop_table(app):
+    """Delete the app's table from DynamoDB Local (moto forgets everything by itself)."""
+    if app.config["DYNAMODB_ENDPOINT"] is not None:
+        models.configure(app.config)  # the model may point at another app's table by now
+        Task.delete_table()
 
 
 @pytest.fixture
 def app(backend):
     app = make_app(backend)
     yield app
-    if backend is not None:
-        Task.delete_table()
+    drop_table(app)
 
 
 @pytest.fixture
@@ -109,7 +119,7 @@ class _Lines(logging.Handler):
 
 
 @pytest.fixture
-def log_lines(app):
+def log_lines():
     """What the request logger writes (to stdout in Lambda), one string per record."""
     handler = _Lines()
     handler.setFormatter(logging.Formatter("%(message)s"))

@@ -99,6 +99,24 @@ def check_stage(aws):
     assert throttling["throttlingRateLimit"] == limits["throttle_rate_limit"]
     assert throttling["throttlingBurstLimit"] == limits["throttle_burst_limit"]
 
+    assert all(
+        method["Properties"]["ApiKeyRequired"] is True
+        for method in template["Resources"].values()
+        if method["Type"] == "AWS::ApiGateway::Method"
+    )
+    (key,) = apigateway.get_api_keys(nameQuery=f"{STAGE}_{api['id']}", includeValues=True)["items"]
+    assert key["enabled"] and key["value"]
+    (plan,) = [p for p in apigateway.get_usage_plans()["items"] if p["name"] == FUNCTION]
+    assert plan["throttle"] == {
+        "rateLimit": limits["api_key_rate_limit"],
+        "burstLimit": limits["api_key_burst_limit"],
+    }
+    assert plan["quota"]["limit"] == limits["api_key_monthly_quota"]
+    assert plan["quota"]["period"] == "MONTH"
+    assert plan["apiStages"] == [{"apiId": api["id"], "stage": STAGE}]
+    (member,) = apigateway.get_usage_plan_keys(usagePlanId=plan["id"])["items"]
+    assert member["id"] == key["id"]
+
     (group,) = client(aws, "logs").describe_log_groups(
         logGroupNamePrefix=f"/aws/lambda/{FUNCTION}"
     )["logGroups"]

@@ -73,3 +73,24 @@ def test_role_may_touch_only_its_own_table_and_logs(name):
     granted = {action for statement in policy["Statement"] for action in statement["Action"]}
     assert APP_ACTIONS <= granted
     assert not any(action.startswith(("dynamodb:Scan", "dynamodb:Batch")) for action in granted)
+
+
+def test_deployed_stages_identify_their_callers():
+    dev = stage("dev")["aws_environment_variables"]
+    assert dev["AUTH_MODE"] == "none" and dev["AUTH_ALLOW_NONE"] == "true"  # said on purpose
+    for name in ("staging", "prod"):
+        environment = stage(name)["aws_environment_variables"]
+        assert environment["AUTH_MODE"] in ("jwt", "cognito")
+        if environment["AUTH_MODE"] == "jwt":
+            assert environment["AUTH_JWKS_URL"].startswith("https://")
+            assert environment["AUTH_ISSUER"] and environment["AUTH_AUDIENCE"]
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_every_stage_requires_api_keys_with_a_usage_plan(name):
+    settings = stage(name)
+    limits = settings["taskapp"]
+
+    assert settings["api_key_required"] is True
+    assert 0 < limits["api_key_rate_limit"] <= limits["api_key_burst_limit"]
+    assert limits["api_key_monthly_quota"] > 0
