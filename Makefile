@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench clean token
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -23,6 +23,10 @@ run: install
 
 test: install lint
 	$(BIN)/pytest
+
+# A bearer token for user NAME, signed by the local development key (AUTH_MODE=none only).
+token: $(VENV)/.installed
+	@TABLE_NAME=$${TABLE_NAME:-taskapp-local} $(BIN)/flask --app wsgi dev-token $(NAME)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
