@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.events import rest_event  # noqa: E402
+from tests.tokens import AUDIENCE, ISSUER, Keys  # noqa: E402
 from tools.dynamodb_local import DynamoDBLocal  # noqa: E402
 from tools.lambda_runner import unpack  # noqa: E402
 
@@ -114,6 +115,28 @@ def main():
         print(f"\ncold start     {cold_ms:.0f} ms from spawn to the first GET answered")
         print(f"floor          {floor_median:.0f} ms for `{FLOOR}`")
         print(f"               {cold_ms - floor_median:+.0f} ms above the floor ({RUNS} runs each)")
+
+        # The same with AUTH_MODE=jwt: the first request also verifies an RS256 token.
+        keys = Keys()
+        jwks = Path(folder) / "jwks.json"
+        jwks.write_text(json.dumps(keys.jwks("rsa-1")))
+        jwt_env = env | {
+            "AUTH_MODE": "jwt",
+            "AUTH_JWKS_URL": str(jwks),
+            "AUTH_ISSUER": ISSUER,
+            "AUTH_AUDIENCE": AUDIENCE,
+        }
+        signed_get = [
+            rest_event("GET", "/tasks", headers={"Authorization": f"Bearer {keys.token()}"})
+        ]
+        jwt_cold = []
+        for _ in range(RUNS):
+            result = run(task, runtime, signed_get, jwt_env, folder)
+            assert result["results"][0]["response"]["statusCode"] == 200
+            jwt_cold.append(result["first_answer_ms"])
+        jwt_ms = statistics.median(jwt_cold)
+        print(f"cold, jwt      {jwt_ms:.0f} ms with AUTH_MODE=jwt and a verified RS256 token")
+        print(f"               {jwt_ms - floor_median:+.0f} ms above the floor")
 
         rounds = [
             rest_event("POST", "/tasks", body={"title": "Warm", "tags": ["a"]}),
