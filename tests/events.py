@@ -72,3 +72,27 @@ def body_of(response):
     if response.get("isBase64Encoded"):
         body = base64.b64decode(body)
     return json.loads(body)
+
+
+def function_url_event(method, path, body=None, headers=None):
+    """The event a Lambda Function URL sends (payload format 2.0): lower-case headers."""
+    headers = {"host": "abcdefg.lambda-url.us-east-1.on.aws", **(headers or {})}
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {name.lower(): value for name, value in headers.items()},
+        "requestContext": {
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+            },
+            "requestId": str(uuid.uuid4()),
+            "stage": "$default",
+        },
+        "body": None if body is None else json.dumps(body),
+        "isBase64Encoded": False,
+    }

@@ -4,8 +4,11 @@ import json
 import time
 
 import pytest
+from werkzeug.wrappers import Response
+from zappa.wsgi import create_wsgi_request
 
 from tests.conftest import drop_table, make_app
+from tests.events import function_url_event, rest_event
 from tests.tokens import AUDIENCE, ISSUER, Keys, hmac_token_with_public_key, unsigned_token
 
 TASK = "/tasks/01890a5d-ac96-774b-bcce-b302099a8057"
@@ -221,3 +224,19 @@ def test_tokens_never_reach_the_logs(as_user, keys, log_lines):
     assert len(log_lines) == 2
     for line in log_lines:
         assert good not in line and bad not in line and "Bearer" not in line
+
+
+@pytest.mark.parametrize("front", ["api-gateway", "function-url"])
+def test_bearer_tokens_work_behind_lambda_fronts(jwt_app, keys, front):
+    """Zappa's translation of each kind of event, then the app, as in Lambda."""
+    headers = {"Authorization": f"Bearer {keys.token('alice')}"}
+    if front == "api-gateway":
+        event = rest_event("POST", "/tasks", body={"title": "Far away"}, headers=headers)
+    else:
+        event = function_url_event("POST", "/tasks", body={"title": "Far away"}, headers=headers)
+    environ = create_wsgi_request(event, script_name="", binary_support=True)
+
+    with Response.from_app(jwt_app, environ) as response:
+        assert response.status_code == 201
+    listed = jwt_app.test_client().get("/tasks", headers=headers).get_json()
+    assert [task["title"] for task in listed["tasks"]] == ["Far away"]
