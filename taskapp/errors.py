@@ -6,7 +6,7 @@ from werkzeug.exceptions import BadRequest, HTTPException
 
 from .auth import AuthUnavailable, Unauthenticated
 from .logging import log_error, request_id
-from .store import PreconditionFailed, StoreUnavailable, TaskNotFound
+from .store import IdempotencyKeyReused, PreconditionFailed, StoreUnavailable, TaskNotFound
 
 # Sentences for the HTTP errors Flask raises itself; others keep werkzeug's description.
 _HTTP_MESSAGES = {
@@ -27,6 +27,7 @@ def register_errorhandlers(app):
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(TaskNotFound, handle_task_not_found)
     app.register_error_handler(PreconditionFailed, handle_precondition_failed)
+    app.register_error_handler(IdempotencyKeyReused, handle_idempotency_key_reused)
     app.register_error_handler(StoreUnavailable, handle_store_unavailable)
     app.register_error_handler(Unauthenticated, handle_unauthenticated)
     app.register_error_handler(AuthUnavailable, handle_auth_unavailable)
@@ -69,6 +70,12 @@ def handle_task_not_found(error):
 def handle_precondition_failed(error):
     return error_response(
         412, "The task has changed since that ETag: read it again and retry with its new ETag"
+    )
+
+
+def handle_idempotency_key_reused(error):
+    return error_response(
+        422, "This Idempotency-Key was already used with a different request body"
     )
 
 

@@ -13,6 +13,7 @@ from pynamodb.attributes import (
     Attribute,
     ListAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
 )
 from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE, STRING
@@ -77,7 +78,29 @@ class Task(Model):
         return f"{status}#{task_id}"
 
 
-MODELS = (Task,)
+class IdempotencyRecord(Model):
+    """What the first POST with an Idempotency-Key created, kept for 24 hours.
+
+    Records share the table: their partition is "idempotency#<owner>", so an owner's task
+    Query never meets them, and DynamoDB's TTL deletes them after expiresAt.
+    """
+
+    class Meta:
+        table_name = None
+
+    owner_key = UnicodeAttribute(hash_key=True, attr_name="pk")
+    key = UnicodeAttribute(range_key=True, attr_name="sk")
+    request_hash = UnicodeAttribute(attr_name="requestHash")
+    # The task as first created, in DynamoDB's JSON: what a retry answers.
+    task = UnicodeAttribute()
+    expires_at = TTLAttribute(attr_name="expiresAt")
+
+    @staticmethod
+    def partition_for(owner: str) -> str:
+        return f"idempotency#{owner}"
+
+
+MODELS = (Task, IdempotencyRecord)
 
 
 def configure(config) -> None:

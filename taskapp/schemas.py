@@ -161,6 +161,22 @@ class TaskUpdateSchema(TaskInputSchema):
     """PUT and PATCH: load it with partial=True, so only the fields present change."""
 
 
+class IdempotencyHeadersSchema(Schema):
+    """POST /tasks: an optional Idempotency-Key makes a retry safe (SPEC.md section 2)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key",
+        validate=validate.Regexp(
+            r"^[\x21-\x7e]{1,255}$",
+            error="Idempotency-Key must be 1 to 255 visible ASCII characters",
+        ),
+        metadata={"description": "A key of the client's choosing, unique per create (24 hours)."},
+    )
+
+
 class TaskListQuerySchema(Schema):
     """GET /tasks: a page size, the cursor of the page before, and an optional status filter."""
 

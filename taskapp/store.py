@@ -4,15 +4,25 @@ The store knows nothing of HTTP: it raises TaskNotFound, PreconditionFailed and
 StoreUnavailable, and errors.py maps them to statuses.
 """
 
+import hashlib
+import json
+import random
+import time
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from botocore.exceptions import ClientError
-from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from pynamodb.constants import ALL_OLD
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
+from pynamodb.transactions import TransactWrite
 from uuid6 import uuid7
 
-from .models import Task
+from .models import IdempotencyRecord, Task
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+# Racing first uses of one Idempotency-Key: DynamoDB cancels all but one transaction.
+_TRANSACTION_ATTEMPTS = 5
 
 # DynamoDB's answers that mean "try again later" rather than "your request is wrong".
 _UNAVAILABLE_CODES = {
@@ -36,14 +46,65 @@ class StoreUnavailable(Exception):
     """DynamoDB throttled the request or could not be reached; nothing was written."""
 
 
-def create_task(owner: str, fields: dict) -> Task:
+class IdempotencyKeyReused(Exception):
+    """The Idempotency-Key was first used with another request body."""
+
+
+def create_task(owner: str, fields: dict, idempotency_key=None) -> tuple[Task, bool]:
+    """Create a task; returns it and whether it is the replay of an earlier create.
+
+    With an idempotency key, the task and the key's record are written in one transaction,
+    so a retry with the same key and body finds the record and answers the task it made.
+    """
     now = _now()
     task = Task(owner, str(uuid7()), created_at=now, updated_at=now, version=1, **fields)
     task.status_key = Task.status_key_for(task.status, task.task_id)
     task.completed_at = now if task.status == "completed" else None
-    with _translated_errors():
-        task.save(condition=Task.task_id.does_not_exist())
-    return task
+    if idempotency_key is None:
+        with _translated_errors():
+            task.save(condition=Task.task_id.does_not_exist())
+        return task, False
+    return _create_once(task, idempotency_key, _request_hash(fields))
+
+
+def _create_once(task: Task, key: str, request_hash: str) -> tuple[Task, bool]:
+    record = IdempotencyRecord(
+        IdempotencyRecord.partition_for(task.owner),
+        key,
+        request_hash=request_hash,
+        task=json.dumps(task.serialize()),
+        expires_at=IDEMPOTENCY_WINDOW,
+    )
+    # TTL deletes within days, not at once: an expired record counts as absent.
+    fresh = IdempotencyRecord.key.does_not_exist() | (IdempotencyRecord.expires_at < _now())
+    for attempt in range(_TRANSACTION_ATTEMPTS):
+        try:
+            with _translated_errors(), TransactWrite(connection=_connection()) as transaction:
+                transaction.save(record, condition=fresh, return_values=ALL_OLD)
+                transaction.save(task, condition=Task.task_id.does_not_exist())
+            return task, False
+        except TransactWriteError as error:
+            reasons = error.cancellation_reasons
+            first = reasons[0] if reasons else None
+            if first is not None and first.code == "ConditionalCheckFailed" and first.raw_item:
+                earlier = IdempotencyRecord.from_raw_data(first.raw_item)
+                if earlier.request_hash != request_hash:
+                    raise IdempotencyKeyReused from None
+                return Task.from_raw_data(json.loads(earlier.task)), True
+            if not any(r is not None and r.code == "TransactionConflict" for r in reasons):
+                raise StoreUnavailable from error
+        time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+    raise StoreUnavailable
+
+
+def _request_hash(fields: dict) -> str:
+    """The same request body, whatever its key order or spacing, hashes the same."""
+    canonical = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _connection():
+    return Task._get_connection().connection
 
 
 def get_task(owner: str, task_id: str) -> Task:
@@ -118,18 +179,31 @@ def list_tasks(owner: str, limit: int, status=None, after=None) -> tuple[list[Ta
 
 
 def ensure_table() -> bool:
-    """Create the table with its index unless it exists; True when this call created it."""
+    """Create the table with its index unless it exists, and have its TTL on.
+
+    Returns True when this call created the table. TTL is read before it is set, because
+    DynamoDB refuses to enable it twice (PynamoDB's create_table would try every time).
+    """
+    created = False
     with _translated_errors():
-        if Task.exists():
-            return False
-        try:
-            Task.create_table(wait=True)
-        except PynamoDBException as error:
-            # Another process created it between our check and our request.
-            if error.cause_response_code != "ResourceInUseException":
-                raise
-            return False
-    return True
+        if not Task.exists():
+            try:
+                Task.create_table(wait=True)
+                created = True
+            except PynamoDBException as error:
+                # Another process created it between our check and our request.
+                if error.cause_response_code != "ResourceInUseException":
+                    raise
+        client = _connection().client
+        table = Task.Meta.table_name
+        ttl = client.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+        if ttl["TimeToLiveStatus"] not in ("ENABLED", "ENABLING"):
+            attribute = IdempotencyRecord.expires_at.attr_name
+            client.update_time_to_live(
+                TableName=table,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute},
+            )
+    return created
 
 
 def _now() -> datetime:

@@ -7,6 +7,7 @@ from . import store
 from .auth import authenticate, current_owner
 from .extensions import Blueprint
 from .schemas import (
+    IdempotencyHeadersSchema,
     TaskDeletedSchema,
     TaskInputSchema,
     TaskListQuerySchema,
@@ -26,12 +27,16 @@ _MAX_VERSION_DIGITS = 18
 
 @blp.route("", methods=["POST"])
 @blp.arguments(TaskInputSchema)
+@blp.arguments(IdempotencyHeadersSchema, location="headers")
 @blp.response(201, TaskMessageSchema)
-def create_task(fields):
-    """Create a task."""
-    task = store.create_task(current_owner(), fields)
-    headers = _etag(task) | {"Location": url_for("tasks.get_task", task_id=task.task_id)}
-    return {"message": "Task created successfully", "task": task}, headers
+def create_task(fields, headers):
+    """Create a task; a retry with the same Idempotency-Key answers the first response."""
+    key = headers.get("idempotency_key")
+    task, replayed = store.create_task(current_owner(), fields, idempotency_key=key)
+    answer = _etag(task) | {"Location": url_for("tasks.get_task", task_id=task.task_id)}
+    if replayed:
+        answer["Idempotent-Replayed"] = "true"
+    return {"message": "Task created successfully", "task": task}, answer
 
 
 @blp.route("", methods=["GET"])

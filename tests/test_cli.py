@@ -36,3 +36,6 @@ def test_create_table_is_idempotent(bare_app, backend):
     assert index["IndexName"] == "status-index"
     assert index["Projection"]["ProjectionType"] == "ALL"
     assert not table.get("GlobalSecondaryIndexes")
+    # Idempotency records expire by themselves; enabling TTL twice is refused, so it is read first.
+    ttl = dynamodb.describe_time_to_live(TableName="taskapp-cli-test")["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiresAt"}
