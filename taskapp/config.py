@@ -31,10 +31,12 @@ class Config:
         # Unset in the cloud: PynamoDB then talks to the region's real DynamoDB endpoint.
         self.DYNAMODB_ENDPOINT = env.get("DYNAMODB_ENDPOINT") or None
         self.AWS_REGION = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-        # A bounded wait and retry budget, so that no request hangs toward Lambda's timeout.
+        # A bounded wait and retry budget, so that no request hangs toward Lambda's timeout:
+        # DynamoDB answers in milliseconds, so a second try after a second of silence is
+        # plenty; past that the client gets a 503 and retries itself.
         self.DYNAMODB_CONNECT_TIMEOUT = _number(env, "DYNAMODB_CONNECT_TIMEOUT", 1.0)
-        self.DYNAMODB_READ_TIMEOUT = _number(env, "DYNAMODB_READ_TIMEOUT", 2.0)
-        self.DYNAMODB_MAX_RETRIES = int(_number(env, "DYNAMODB_MAX_RETRIES", 2))
+        self.DYNAMODB_READ_TIMEOUT = _number(env, "DYNAMODB_READ_TIMEOUT", 1.0)
+        self.DYNAMODB_MAX_RETRIES = int(_number(env, "DYNAMODB_MAX_RETRIES", 1))
         self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO").upper()
         # SPEC 7: how callers are identified; see auth.py.
         self.AUTH_MODE = env.get("AUTH_MODE", "none")

@@ -245,12 +245,16 @@ def _translated_errors(if_match=None):
     try:
         yield
     except PynamoDBException as error:
+        if not isinstance(error.cause, ClientError):
+            # No answer at all: refused, timed out, cut. (Such causes may carry a None
+            # response, which PynamoDB's cause_response_code cannot read.)
+            raise StoreUnavailable from error
         code = error.cause_response_code
         if code == "ConditionalCheckFailedException":
             if if_match is not None and _failed_item_exists(error):
                 raise PreconditionFailed from error
             raise TaskNotFound from error
-        if code in _UNAVAILABLE_CODES or not isinstance(error.cause, ClientError):
+        if code in _UNAVAILABLE_CODES:
             raise StoreUnavailable from error
         raise
 
