@@ -125,6 +125,8 @@ def check_stage(aws):
     table = client(aws, "dynamodb").describe_table(TableName=environment["TABLE_NAME"])["Table"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert [index["IndexName"] for index in table["LocalSecondaryIndexes"]] == ["status-index"]
+    ttl = client(aws, "dynamodb").describe_time_to_live(TableName=environment["TABLE_NAME"])
+    assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
 
 
 def put_log_line(aws, line):
