@@ -7,6 +7,7 @@ from . import auth, cli, logging, models, tasks
 from .config import Config
 from .errors import register_errorhandlers
 from .extensions import CORS_OPTIONS, Api, secure_headers
+from .schemas import document_components
 
 
 def create_app(config=None):
@@ -30,6 +31,7 @@ def create_app(config=None):
 
 def register_extensions(app):
     api = Api(app)
+    document_components(api.spec)
     api.register_blueprint(tasks.blp)
     origins = app.config["CORS_ORIGINS"]
     # "*" is answered as "*" (not an echo of the Origin), so shared caches need no Vary.

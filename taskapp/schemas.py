@@ -5,8 +5,6 @@ first one to a person as the error.
 """
 
 import base64
-import binascii
-import json
 import re
 from datetime import UTC
 from uuid import UUID
@@ -39,11 +37,26 @@ def _messages(name, expected):
     }
 
 
+# A title is trimmed of what str.strip() removes (Unicode whitespace). TITLE_PATTERN, which
+# /openapi.json publishes, lists those characters literally, so that it means exactly what
+# the code does in every regex dialect: 1..200 characters between the first and the last
+# character that is not whitespace.
+_SPACE = "".join(chr(code) for code in range(0x3001) if chr(code).isspace())
+TITLE_PATTERN = rf"^[{_SPACE}]*[^{_SPACE}](?:[\s\S]{{0,198}}[^{_SPACE}])?[{_SPACE}]*$"
+
+
 class TrimmedString(fields.String):
     """A string with its surrounding whitespace removed before it is validated."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+def _title_length(value):
+    # A plain function rather than validate.Length: the documented limit is TITLE_PATTERN,
+    # since a maxLength on the untrimmed string would refuse titles the API accepts.
+    if not 1 <= len(value) <= 200:
+        raise ValidationError("Title must be 1 to 200 characters long")
 
 
 class Timestamp(fields.AwareDateTime):
@@ -66,27 +79,37 @@ class Timestamp(fields.AwareDateTime):
         return None if value is None else format_timestamp(value)
 
 
+# A cursor is 17 bytes in unpadded base64url: the filter it belongs to (0 none, 1 pending,
+# 2 completed) and the 16 bytes of the taskId to continue after. Every string that matches
+# CURSOR_PATTERN decodes to one such pair and back, so /openapi.json can say exactly which
+# cursors exist; anything else is a 400.
+CURSOR_PATTERN = r"^A[A-Za-v][A-Za-z0-9_-]{20}[AEIMQUYcgkosw048]$"
+_CURSOR = re.compile(CURSOR_PATTERN)
+_CURSOR_FILTERS = (None, *STATUSES)
+ETAG_PATTERN = r'^"[1-9][0-9]*"$'
+LOCATION_PATTERN = r"^/tasks/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
 class Cursor(fields.String):
     """An opaque page cursor: the filter it belongs to and the taskId to continue after."""
 
     default_error_messages = {"invalid": "cursor is not a cursor this API returned"}
 
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"pattern": CURSOR_PATTERN}, **kwargs)
+
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        text = json.dumps({"s": value["status"], "a": value["after"]}, separators=(",", ":"))
-        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+        raw = bytes([_CURSOR_FILTERS.index(value["status"])]) + UUID(value["after"]).bytes
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            decoded = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-            status, after = decoded["s"], decoded["a"]
-            if status not in (None, *STATUSES) or str(UUID(after)) != after:
-                raise ValueError
-        except (binascii.Error, ValueError, TypeError, KeyError, AttributeError):
-            raise self.make_error("invalid") from None
-        return {"status": status, "after": after}
+        if not _CURSOR.fullmatch(text):
+            raise self.make_error("invalid")
+        raw = base64.urlsafe_b64decode(text + "=")
+        return {"status": _CURSOR_FILTERS[raw[0]], "after": str(UUID(bytes=raw[1:]))}
 
 
 def _unique(values):
@@ -106,8 +129,9 @@ class TaskInputSchema(Schema):
 
     title = TrimmedString(
         required=True,
-        validate=validate.Length(1, 200, error="Title must be 1 to 200 characters long"),
+        validate=_title_length,
         error_messages=_messages("Title", "a string"),
+        metadata={"pattern": TITLE_PATTERN},
     )
     description = fields.String(
         load_default="",
@@ -144,6 +168,7 @@ class TaskInputSchema(Schema):
         load_default=list,
         validate=[validate.Length(max=20, error="tags may hold at most 20 tags"), _unique],
         error_messages=_messages("tags", "a list of strings"),
+        metadata={"uniqueItems": True},
     )
 
     @pre_load
@@ -248,3 +273,57 @@ class ErrorSchema(Schema):
     error = fields.String()
     details = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
     request_id = fields.String(data_key="requestId")
+
+
+def document_components(spec):
+    """Schemas whose rules marshmallow cannot tell apispec, registered before the views."""
+    # PUT and PATCH need at least one writable field (the read-only ones are ignored).
+    writable = [field.data_key or name for name, field in TaskUpdateSchema().load_fields.items()]
+    spec.components.schema(
+        "TaskUpdate",
+        component={"anyOf": [{"required": [name]} for name in writable]},
+        schema=TaskUpdateSchema(partial=True),
+    )
+    # ETags are strong and derived from the version: "<version>" (SPEC 2).
+    spec.components.header(
+        "ETag",
+        {
+            "description": "The task's version as a strong entity tag.",
+            "schema": {"type": "string", "pattern": ETAG_PATTERN},
+        },
+    )
+    spec.components.header(
+        "Location",
+        {
+            "description": "Where the new task is: /tasks/{taskId}.",
+            "schema": {"type": "string", "pattern": LOCATION_PATTERN},
+        },
+    )
+    spec.components.header(
+        "RetryAfter",
+        {
+            "description": "Seconds to wait before retrying.",
+            "schema": {"type": "integer", "minimum": 0},
+        },
+    )
+    spec.components.parameter(
+        "IfMatch",
+        "header",
+        {
+            "name": "If-Match",
+            "description": "Write only if the task is at one of these ETags (or `*`); "
+            "otherwise 412 and nothing changes.",
+            "required": False,
+            "schema": {"type": "string"},
+        },
+    )
+    spec.components.parameter(
+        "IfNoneMatch",
+        "header",
+        {
+            "name": "If-None-Match",
+            "description": "Answer 304 without a body if the task is still at this ETag.",
+            "required": False,
+            "schema": {"type": "string"},
+        },
+    )
