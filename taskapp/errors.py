@@ -81,11 +81,7 @@ def handle_idempotency_key_reused(error):
 
 def handle_store_unavailable(error):
     log_error("DynamoDB unavailable", error)
-    return error_response(
-        503,
-        "The task store is busy or unreachable; nothing was changed. Retry shortly",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
+    return _retry_later("The task store is busy or unreachable; nothing was changed")
 
 
 def handle_unauthenticated(error):
@@ -98,10 +94,12 @@ def handle_unauthenticated(error):
 
 def handle_auth_unavailable(error):
     log_error("Token keys unavailable", error)
+    return _retry_later("Credentials cannot be checked right now; nothing was changed")
+
+
+def _retry_later(reason):
     return error_response(
-        503,
-        "Credentials cannot be checked right now; nothing was changed. Retry shortly",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        503, f"{reason}. Retry shortly", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
     )
 
 
