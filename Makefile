@@ -22,6 +22,7 @@ run: install
 	$(BIN)/python tools/run_local.py
 
 test: install lint
+	@command -v chromium >/dev/null || (echo "The browser test needs Debian's chromium: apt-get install chromium" && exit 1)
 	$(BIN)/pytest
 
 # A bearer token for user NAME, signed by the local development key (AUTH_MODE=none only).

@@ -3,7 +3,7 @@
 from flask import Flask
 from flask_cors import CORS
 
-from . import auth, cli, logging, models, tasks
+from . import auth, cli, logging, models, pages, tasks
 from .config import Config
 from .errors import register_errorhandlers
 from .extensions import CORS_OPTIONS, Api, secure_headers
@@ -33,6 +33,7 @@ def register_extensions(app):
     api = Api(app)
     document_components(api.spec)
     api.register_blueprint(tasks.blp)
+    app.register_blueprint(pages.blp)
     origins = app.config["CORS_ORIGINS"]
     # "*" is answered as "*" (not an echo of the Origin), so shared caches need no Vary.
     CORS(app, origins=origins, send_wildcard=origins == "*", **CORS_OPTIONS)

@@ -18,6 +18,10 @@ class Config:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/"
     OPENAPI_JSON_PATH = "openapi.json"
+    # Swagger UI at /docs, its assets served by pages.py from a package (no CDN). Relative,
+    # so that they resolve under a stage prefix too (/dev/docs/assets/...).
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "docs/assets/"
 
     # SPEC 3: bodies over 64 KiB are refused with a 413 before they are parsed.
     MAX_CONTENT_LENGTH = 64 * 1024
