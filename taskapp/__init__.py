@@ -3,11 +3,10 @@
 from flask import Flask
 from flask_cors import CORS
 
-from . import auth, cli, logging, models, pages, tasks
+from . import apidoc, auth, cli, logging, models, pages, tasks
 from .config import Config
 from .errors import register_errorhandlers
 from .extensions import CORS_OPTIONS, Api, secure_headers
-from .schemas import document_components
 
 
 def create_app(config=None):
@@ -31,7 +30,7 @@ def create_app(config=None):
 
 def register_extensions(app):
     api = Api(app)
-    document_components(api.spec)
+    apidoc.document_components(api.spec)
     api.register_blueprint(tasks.blp)
     app.register_blueprint(pages.blp)
     origins = app.config["CORS_ORIGINS"]

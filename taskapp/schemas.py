@@ -86,8 +86,6 @@ class Timestamp(fields.AwareDateTime):
 CURSOR_PATTERN = r"^A[A-Za-v][A-Za-z0-9_-]{20}[AEIMQUYcgkosw048]$"
 _CURSOR = re.compile(CURSOR_PATTERN)
 _CURSOR_FILTERS = (None, *STATUSES)
-ETAG_PATTERN = r'^"[1-9][0-9]*"$'
-LOCATION_PATTERN = r"^/tasks/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
 class Cursor(fields.String):
@@ -273,57 +271,3 @@ class ErrorSchema(Schema):
     error = fields.String()
     details = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
     request_id = fields.String(data_key="requestId")
-
-
-def document_components(spec):
-    """Schemas whose rules marshmallow cannot tell apispec, registered before the views."""
-    # PUT and PATCH need at least one writable field (the read-only ones are ignored).
-    writable = [field.data_key or name for name, field in TaskUpdateSchema().load_fields.items()]
-    spec.components.schema(
-        "TaskUpdate",
-        component={"anyOf": [{"required": [name]} for name in writable]},
-        schema=TaskUpdateSchema(partial=True),
-    )
-    # ETags are strong and derived from the version: "<version>" (SPEC 2).
-    spec.components.header(
-        "ETag",
-        {
-            "description": "The task's version as a strong entity tag.",
-            "schema": {"type": "string", "pattern": ETAG_PATTERN},
-        },
-    )
-    spec.components.header(
-        "Location",
-        {
-            "description": "Where the new task is: /tasks/{taskId}.",
-            "schema": {"type": "string", "pattern": LOCATION_PATTERN},
-        },
-    )
-    spec.components.header(
-        "RetryAfter",
-        {
-            "description": "Seconds to wait before retrying.",
-            "schema": {"type": "integer", "minimum": 0},
-        },
-    )
-    spec.components.parameter(
-        "IfMatch",
-        "header",
-        {
-            "name": "If-Match",
-            "description": "Write only if the task is at one of these ETags (or `*`); "
-            "otherwise 412 and nothing changes.",
-            "required": False,
-            "schema": {"type": "string"},
-        },
-    )
-    spec.components.parameter(
-        "IfNoneMatch",
-        "header",
-        {
-            "name": "If-None-Match",
-            "description": "Answer 304 without a body if the task is still at this ETag.",
-            "required": False,
-            "schema": {"type": "string"},
-        },
-    )

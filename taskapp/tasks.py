@@ -3,11 +3,11 @@
 from flask import Response, abort, request, url_for
 from werkzeug.http import parse_etags
 
+from . import apidoc as doc
 from . import store
 from .auth import authenticate, current_owner
 from .extensions import Blueprint
 from .schemas import (
-    ErrorSchema,
     IdempotencyHeadersSchema,
     TaskDeletedSchema,
     TaskInputSchema,
@@ -26,61 +26,18 @@ _MAX_IF_MATCH_TAGS = 100
 _MAX_VERSION_DIGITS = 18
 
 
-# What /openapi.json says beyond the success bodies: the headers, the error statuses each
-# operation can answer (SPEC 3; 405, 500 and the rest are the default response), and the
-# OpenAPI links that chain a written task to the operations on it.
-# Strings name components registered by schemas.document_components().
-_ETAG = {"ETag": "ETag"}
-_IF_MATCH = "IfMatch"
-_IF_NONE_MATCH = "IfNoneMatch"
-_TASK_LINKS = {
-    name: {
-        "operationId": operation,
-        "parameters": {"task_id": "$response.body#/task/taskId", **extra},
-    }
-    for name, operation, extra in (
-        ("GetTask", "getTask", {}),
-        ("GetTaskIfChanged", "getTask", {"header.If-None-Match": "$response.header.ETag"}),
-        ("ReplaceTask", "putTask", {}),
-        ("UpdateTask", "patchTask", {}),
-        ("DeleteTask", "deleteTask", {}),
-    )
-}
-_NEXT_PAGE = {
-    "NextPage": {
-        "operationId": "listTasks",
-        "parameters": {
-            "cursor": "$response.body#/nextCursor",
-            "status": "$request.query.status",
-            "limit": "$request.query.limit",
-        },
-    }
-}
-
-
-def _error(status, description):
-    return blp.alt_response(status, schema=ErrorSchema, description=description)
-
-
-_TOO_LARGE = _error(413, "The body is larger than 64 KiB.")
-_UNAVAILABLE = blp.alt_response(
-    503,
-    schema=ErrorSchema,
-    description="DynamoDB is throttled or unreachable; nothing was written.",
-    headers={"Retry-After": "RetryAfter"},
-)
-_NOT_FOUND = _error(404, "No task of the caller has this taskId.")
-_STALE = _error(412, "If-Match names no version the task has; nothing was written.")
-
-
 @blp.route("", methods=["POST"])
-@blp.arguments(TaskInputSchema)
+@blp.arguments(TaskInputSchema, example=doc.NEW_TASK)
 @blp.arguments(IdempotencyHeadersSchema, location="headers")
-@blp.response(201, TaskMessageSchema, headers={"Location": "Location", **_ETAG})
-@_error(422, "The Idempotency-Key was used with another body; nothing was written.")
-@_TOO_LARGE
-@_UNAVAILABLE
-@blp.doc(operationId="createTask", responses={201: {"links": _TASK_LINKS}})
+@blp.response(
+    201, TaskMessageSchema, headers={"Location": "Location", **doc.ETAG}, example=doc.CREATED
+)
+@blp.alt_response(**doc.INVALID)
+@blp.alt_response(**doc.UNAUTHENTICATED)
+@blp.alt_response(**doc.TOO_LARGE)
+@blp.alt_response(**doc.KEY_REUSED)
+@blp.alt_response(**doc.UNAVAILABLE)
+@blp.doc(operationId="createTask", responses={201: {"links": doc.TASK_LINKS}})
 def create_task(fields, headers):
     """Create a task; a retry with the same Idempotency-Key answers the first response."""
     key = headers.get("idempotency_key")
@@ -93,9 +50,11 @@ def create_task(fields, headers):
 
 @blp.route("", methods=["GET"])
 @blp.arguments(TaskListQuerySchema, location="query")
-@blp.response(200, TaskListSchema)
-@_UNAVAILABLE
-@blp.doc(operationId="listTasks", responses={200: {"links": _NEXT_PAGE}})
+@blp.response(200, TaskListSchema, example=doc.LISTED)
+@blp.alt_response(**doc.INVALID)
+@blp.alt_response(**doc.UNAUTHENTICATED)
+@blp.alt_response(**doc.UNAVAILABLE)
+@blp.doc(operationId="listTasks", responses={200: {"links": doc.NEXT_PAGE}})
 def list_tasks(query):
     """List the caller's tasks, newest first, a page at a time."""
     status, cursor = query.get("status"), query.get("cursor")
@@ -107,11 +66,12 @@ def list_tasks(query):
 
 
 @blp.route("/<task_id>", methods=["GET"])
-@blp.response(200, TaskResponseSchema, headers=_ETAG)
-@blp.alt_response(304, description="Not modified: If-None-Match names its ETag.", headers=_ETAG)
-@_NOT_FOUND
-@_UNAVAILABLE
-@blp.doc(operationId="getTask", parameters=[_IF_NONE_MATCH])
+@blp.response(200, TaskResponseSchema, headers=doc.ETAG, example=doc.READ)
+@blp.alt_response(**doc.NOT_MODIFIED)
+@blp.alt_response(**doc.UNAUTHENTICATED)
+@blp.alt_response(**doc.NOT_FOUND)
+@blp.alt_response(**doc.UNAVAILABLE)
+@blp.doc(operationId="getTask", parameters=[doc.IF_NONE_MATCH])
 def get_task(task_id):
     """Read one task; If-None-Match with its ETag answers 304."""
     task = store.get_task(current_owner(), task_id)
@@ -126,17 +86,19 @@ def _update(operation_id):
 
     def decorate(view):
         for decorator in (
-            _UNAVAILABLE,
-            _TOO_LARGE,
-            _STALE,
-            _NOT_FOUND,
+            blp.alt_response(**doc.UNAVAILABLE),
+            blp.alt_response(**doc.TOO_LARGE),
+            blp.alt_response(**doc.STALE),
+            blp.alt_response(**doc.NOT_FOUND),
+            blp.alt_response(**doc.UNAUTHENTICATED),
+            blp.alt_response(**doc.INVALID),
             blp.doc(
                 operationId=operation_id,
-                parameters=[_IF_MATCH],
-                responses={200: {"links": _TASK_LINKS}},
+                parameters=[doc.IF_MATCH],
+                responses={200: {"links": doc.TASK_LINKS}},
             ),
-            blp.response(200, TaskMessageSchema, headers=_ETAG),
-            blp.arguments(TaskUpdateSchema(partial=True)),
+            blp.response(200, TaskMessageSchema, headers=doc.ETAG, example=doc.CHANGED),
+            blp.arguments(TaskUpdateSchema(partial=True), example=doc.CHANGES),
         ):
             view = decorator(view)
         return view
@@ -164,11 +126,12 @@ def _update_task(changes, task_id):
 
 
 @blp.route("/<task_id>", methods=["DELETE"])
-@blp.response(200, TaskDeletedSchema)
-@_NOT_FOUND
-@_STALE
-@_UNAVAILABLE
-@blp.doc(operationId="deleteTask", parameters=[_IF_MATCH])
+@blp.response(200, TaskDeletedSchema, example=doc.DELETED)
+@blp.alt_response(**doc.UNAUTHENTICATED)
+@blp.alt_response(**doc.NOT_FOUND)
+@blp.alt_response(**doc.STALE)
+@blp.alt_response(**doc.UNAVAILABLE)
+@blp.doc(operationId="deleteTask", parameters=[doc.IF_MATCH])
 def delete_task(task_id):
     """Delete a task; If-Match makes it conditional."""
     store.delete_task(current_owner(), task_id, _if_match())
