@@ -1,9 +1,16 @@
 """Real sockets for tests: the app over HTTP, and a DynamoDB endpoint that never answers."""
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 
 from werkzeug.serving import make_server
+
+from tools.dynamodb_local import ROOT, free_port, port_is_open
 
 
 class AppServer:
@@ -54,3 +61,38 @@ class SilentServer:
         for connection in self.held:
             connection.close()
         self.sock.close()
+
+
+class LocalRun:
+    """tools/run_local.py (what `make run` runs) as a user starts it, in its own process."""
+
+    def __init__(self, tmp_path, **env):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "PORT": str(self.port),
+            "DYNAMODB_LOCAL_PORT": str(free_port()),
+            "DYNAMODB_DATA_DIR": str(tmp_path / "dynamodb"),
+            **env,
+        }
+        self.log = open(tmp_path / f"server-{self.port}.log", "ab")
+
+    def __enter__(self):
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "tools" / "run_local.py")],
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 90
+        while not port_is_open(self.port):
+            assert self.process.poll() is None, "the server exited; see its log in tmp_path"
+            assert time.monotonic() < deadline, "the server did not start in 90 s"
+            time.sleep(0.2)
+        return self
+
+    def __exit__(self, *exc):
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+        self.log.close()

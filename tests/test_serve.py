@@ -1,11 +1,6 @@
 """`make run` for real: DynamoDB Local, `flask create-table` and `flask run` over HTTP."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -13,7 +8,8 @@ import uuid
 import boto3
 import pytest
 
-from tools.dynamodb_local import ROOT, free_port, port_is_open
+from tests.servers import LocalRun as Server
+from tools.dynamodb_local import port_is_open
 
 
 def call(base, method, path, body=None):
@@ -24,41 +20,6 @@ def call(base, method, path, body=None):
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
-
-
-class Server:
-    """tools/run_local.py (what `make run` runs) as a user starts it, in its own process."""
-
-    def __init__(self, tmp_path, **env):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "PORT": str(self.port),
-            "DYNAMODB_LOCAL_PORT": str(free_port()),
-            "DYNAMODB_DATA_DIR": str(tmp_path / "dynamodb"),
-            **env,
-        }
-        self.log = open(tmp_path / f"server-{self.port}.log", "ab")
-
-    def __enter__(self):
-        self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "tools" / "run_local.py")],
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 90
-        while not port_is_open(self.port):
-            assert self.process.poll() is None, "the server exited; see its log in tmp_path"
-            assert time.monotonic() < deadline, "the server did not start in 90 s"
-            time.sleep(0.2)
-        return self
-
-    def __exit__(self, *exc):
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=30)
-        self.log.close()
 
 
 def test_tasks_survive_a_restart(tmp_path):
