@@ -1,5 +1,6 @@
 """Real sockets for tests: the app over HTTP, and a DynamoDB endpoint that never answers."""
 
+import json
 import os
 import signal
 import socket
@@ -7,6 +8,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 
 from werkzeug.serving import make_server
 
@@ -96,3 +99,14 @@ class LocalRun:
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=30)
         self.log.close()
+
+
+def call(base, method, path, body=None, headers=None):
+    """One HTTP request to a server under test: its status and JSON body (None if empty)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")

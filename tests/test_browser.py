@@ -5,16 +5,14 @@ through CORS, preflights included. Screenshots of /docs and of the page are save
 artifacts/ (git-ignored) for a person to look at.
 """
 
-import json
 import shutil
-import urllib.request
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import drop_table, make_app
-from tests.servers import AppServer
+from tests.servers import AppServer, call
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
@@ -53,11 +51,10 @@ def api_app(dynamodb_local):
     drop_table(app)
 
 
-def api(base, method, path, body=None, headers=None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method, headers=headers or {})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+def api(base, method, path, body=None):
+    status, answer = call(base, method, path, body)
+    assert status < 300, answer
+    return answer
 
 
 def test_a_person_manages_tasks_from_another_origin(page, api_app):

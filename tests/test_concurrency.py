@@ -1,15 +1,12 @@
 """Concurrent writers over real HTTP against DynamoDB Local: conditions keep every task whole."""
 
-import json
 import threading
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.conftest import drop_table, make_app
-from tests.servers import AppServer
+from tests.servers import AppServer, call
 
 WRITERS = 20
 
@@ -20,16 +17,6 @@ def server(dynamodb_local):
     with AppServer(app) as server:
         yield server
     drop_table(app)
-
-
-def call(base, method, path, body=None, headers=None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
 
 
 def at_once(count, make_call):

@@ -1,25 +1,13 @@
 """`make run` for real: DynamoDB Local, `flask create-table` and `flask run` over HTTP."""
 
-import json
-import urllib.error
-import urllib.request
 import uuid
 
 import boto3
 import pytest
 
 from tests.servers import LocalRun as Server
+from tests.servers import call
 from tools.dynamodb_local import port_is_open
-
-
-def call(base, method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def test_tasks_survive_a_restart(tmp_path):
