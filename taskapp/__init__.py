@@ -3,10 +3,10 @@
 from flask import Flask
 from flask_cors import CORS
 
-from . import apidoc, auth, cli, logging, models, pages, tasks
+from . import apidoc, auth, cli, logging, models, pages, store, tasks
 from .config import Config
 from .errors import register_errorhandlers
-from .extensions import CORS_OPTIONS, Api, secure_headers
+from .extensions import CORS_OPTIONS, Api, TaskIdConverter, secure_headers
 
 
 def create_app(config=None):
@@ -19,17 +19,21 @@ def create_app(config=None):
 
     logging.init_app(app)
     models.configure(app.config)
+    store.configure(app.config)
     auth.init_app(app)
     register_extensions(app)
     register_errorhandlers(app)
     app.after_request(secure_headers)
     app.cli.add_command(cli.create_table)
     app.cli.add_command(cli.dev_token)
+    app.cli.add_command(cli.migrate_table)
     return app
 
 
 def register_extensions(app):
     api = Api(app)
+    api.register_converter(TaskIdConverter, TaskIdConverter.schema)
+    app.url_map.converters["task_id"] = TaskIdConverter
     apidoc.document_components(api.spec)
     api.register_blueprint(tasks.blp)
     app.register_blueprint(pages.blp)

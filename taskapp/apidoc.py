@@ -44,7 +44,15 @@ CHANGES = {"status": "completed"}
 CREATED = {"message": "Task created successfully", "task": TASK}
 READ = {"task": TASK}
 CHANGED = {"message": "Task updated successfully", "task": UPDATED}
-LISTED = {"tasks": [TASK], "count": 1, "nextCursor": "AAGTpMJ_TnuKnB0uP0pbbH0"}
+LISTED = {"tasks": [TASK], "count": 1, "nextCursor": "q3bC2x0Y8kQBk6TCf05-e4qcHS4_Slts"}
+CHANGES_PAGE = {
+    "tasks": [UPDATED],
+    "deleted": [
+        {"taskId": "0193a4c3-1b2c-7d3e-8f40-5a6b7c8d9e0f", "deletedAt": "2025-09-30T09:00:00.000Z"}
+    ],
+    "syncToken": "AQYLwU5bAAABmZnYkqEBk6TDGyx9PoVAWmt8jZ4PAAABmZnYWuCUNmN_",
+    "hasMore": False,
+}
 DELETED = {"message": "Task deleted successfully", "taskId": TASK_ID}
 
 ETAG = {"ETag": "ETag"}
@@ -70,6 +78,23 @@ INVALID = _error(
 UNAUTHENTICATED = _error(
     401, "No valid bearer token (where the stage requires one).", "The token is invalid or expired"
 ) | {"headers": {"WWW-Authenticate": "WWWAuthenticate"}}
+INVALID_QUERY = _error(
+    400,
+    "A query parameter is invalid, or the cursor belongs to other filters; details name it.",
+    "dueAfter must not be later than dueBefore",
+    {"dueAfter": ["dueAfter must not be later than dueBefore"]},
+)
+INVALID_TOKEN = _error(
+    400,
+    "since is not a sync token this API gave the caller, or limit is out of range.",
+    "since is not a sync token this API returned",
+    {"since": ["since is not a sync token this API returned"]},
+)
+EXPIRED = _error(
+    410,
+    "The sync token is older than deleted tasks are kept (30 days): sync again without since.",
+    "Sync token expired; sync again from the start",
+)
 NOT_FOUND = _error(404, "No task of the caller has this taskId.", "Task not found")
 STALE = _error(
     412,
@@ -113,9 +138,18 @@ NEXT_PAGE = {
         "operationId": "listTasks",
         "parameters": {
             "cursor": "$response.body#/nextCursor",
-            "status": "$request.query.status",
             "limit": "$request.query.limit",
+            **{
+                name: f"$request.query.{name}"
+                for name in ("status", "dueAfter", "dueBefore", "priority", "category", "tag", "q")
+            },
         },
+    }
+}
+NEXT_CHANGES = {
+    "NextChanges": {
+        "operationId": "listChanges",
+        "parameters": {"since": "$response.body#/syncToken", "limit": "$request.query.limit"},
     }
 }
 

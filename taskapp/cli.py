@@ -14,12 +14,38 @@ from .auth import DEV_AUDIENCE, DEV_ISSUER
 @click.command("create-table")
 @with_appcontext
 def create_table():
-    """Create the stage's DynamoDB table and its index, unless it exists."""
+    """Create the stage's DynamoDB table and its indexes, unless it exists; check one that does."""
     name = current_app.config["TABLE_NAME"]
-    if store.ensure_table():
+    try:
+        created = store.ensure_table()
+    except store.TableMismatch as error:
+        raise click.ClickException(str(error)) from None
+    if created:
         click.echo(f"Created table {name}.")
     else:
-        click.echo(f"Table {name} already exists.")
+        click.echo(f"Table {name} already exists, with this release's indexes.")
+
+
+@click.command("migrate-table")
+@click.option("--from", "source", required=True, help="The table of the earlier release.")
+@click.option("--to", "target", required=True, help="The new table; made if missing.")
+@with_appcontext
+def migrate_table(source, target):
+    """Copy every task and live idempotency record from an earlier release's table into a new one.
+
+    Safe to run again: it resumes where a stopped run stopped, and after a finished run it
+    copies only what changed in the old table since (never over a newer version).
+    """
+    if source == target:
+        raise click.ClickException("--from and --to must name two different tables.")
+    try:
+        counts = store.migrate_table(source, target, echo=click.echo)
+    except store.TableMismatch as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"Done: {counts['tasks']} tasks and {counts['records']} idempotency records are in "
+        f"{target}. Point the stage's TABLE_NAME at {target}; {source} is left as it was."
+    )
 
 
 @click.command("dev-token")

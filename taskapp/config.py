@@ -51,10 +51,18 @@ class Config:
         self.AUTH_DEV_KEY = env.get("AUTH_DEV_KEY", os.path.join(".dev-keys", "dev-key.pem"))
         # Set by the Lambda runtime: this process serves a deployed stage, not a laptop.
         self.DEPLOYED = bool(env.get("AWS_LAMBDA_FUNCTION_NAME"))
+        # SPEC 9: how long tombstones (and so sync tokens) last, and how long after its stamp a
+        # write may still commit (more than the function's timeout): see store/feed.py.
+        self.SYNC_RETENTION_SECONDS = _number(env, "SYNC_RETENTION_SECONDS", 30 * 24 * 3600)
+        self.SYNC_SETTLE_SECONDS = _number(env, "SYNC_SETTLE_SECONDS", 60)
         origins = env.get("CORS_ORIGINS", "*")
         self.CORS_ORIGINS = "*" if origins.strip() == "*" else _split(origins)
 
     def validate(self):
+        if self.SYNC_SETTLE_SECONDS <= 0 or self.SYNC_RETENTION_SECONDS <= self.SYNC_SETTLE_SECONDS:
+            raise ConfigError(
+                "SYNC_SETTLE_SECONDS must be above 0 and below SYNC_RETENTION_SECONDS."
+            )
         if not self.TABLE_NAME:
             raise ConfigError(
                 "TABLE_NAME is not set: it must name the stage's DynamoDB table "

@@ -6,7 +6,14 @@ from werkzeug.exceptions import BadRequest, HTTPException
 
 from .auth import AuthUnavailable, Unauthenticated
 from .logging import log_error, request_id
-from .store import IdempotencyKeyReused, PreconditionFailed, StoreUnavailable, TaskNotFound
+from .store import (
+    IdempotencyKeyReused,
+    InvalidSyncToken,
+    PreconditionFailed,
+    StoreUnavailable,
+    SyncTokenExpired,
+    TaskNotFound,
+)
 
 # Sentences for the HTTP errors Flask raises itself; others keep werkzeug's description.
 _HTTP_MESSAGES = {
@@ -28,6 +35,8 @@ def register_errorhandlers(app):
     app.register_error_handler(TaskNotFound, handle_task_not_found)
     app.register_error_handler(PreconditionFailed, handle_precondition_failed)
     app.register_error_handler(IdempotencyKeyReused, handle_idempotency_key_reused)
+    app.register_error_handler(SyncTokenExpired, handle_sync_token_expired)
+    app.register_error_handler(InvalidSyncToken, handle_invalid_sync_token)
     app.register_error_handler(StoreUnavailable, handle_store_unavailable)
     app.register_error_handler(Unauthenticated, handle_unauthenticated)
     app.register_error_handler(AuthUnavailable, handle_auth_unavailable)
@@ -77,6 +86,15 @@ def handle_idempotency_key_reused(error):
     return error_response(
         422, "This Idempotency-Key was already used with a different request body"
     )
+
+
+def handle_sync_token_expired(error):
+    return error_response(410, "Sync token expired; sync again from the start")
+
+
+def handle_invalid_sync_token(error):
+    message = "since is not a sync token this API returned"
+    return error_response(400, message, {"since": [message]})
 
 
 def handle_store_unavailable(error):

@@ -5,6 +5,7 @@ import json
 import flask_smorest
 from marshmallow import ValidationError
 from webargs.flaskparser import FlaskParser
+from werkzeug.routing import BaseConverter
 
 from .errors import InvalidBody
 from .schemas import ErrorSchema
@@ -29,6 +30,18 @@ def secure_headers(response):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+class TaskIdConverter(BaseConverter):
+    """A taskId in a path: any segment but "changes", which names the change feed, so that
+    /tasks/changes answers only GET (and 405 with its Allow to other methods)."""
+
+    regex = r"(?!changes$)[^/]+"
+
+    @staticmethod
+    def schema(converter):
+        """The path parameter as /openapi.json documents it."""
+        return {"type": "string", "not": {"enum": ["changes"]}}
 
 
 class Parser(FlaskParser):

@@ -1,13 +1,47 @@
 """The DynamoDB table behind taskapp, as PynamoDB models.
 
-One table per stage. Items are keyed by owner (partition key ``pk``) and taskId (sort key
-``sk``): every single-task operation addresses exactly one item, and an owner's list is one
-Query. TaskIds are time-ordered UUIDs (version 7), so the sort key orders tasks by creation.
-The local secondary index orders each owner's tasks by status, then taskId, so a status filter
-is a Query too, and a strongly consistent one, which a global index could not be.
+One table per stage. Every partition key starts with the kind of item it holds, so no
+caller's ``sub`` can name another kind's partition (a sub of "idem#alice" owns the tasks
+partition "task#idem#alice", never Alice's idempotency records).
+
+| item | pk | sk | in indexes |
+|---|---|---|---|
+| task | ``task#<sub>`` | taskId (UUIDv7) | status, due, changes |
+| tombstone (a deleted task, kept 30 days) | ``task#<sub>`` | taskId | changes |
+| idempotency record (24 hours) | ``idem#<sub>`` | the Idempotency-Key | none |
+| migration progress (flask migrate-table) | ``migration#<source table>`` | ``progress`` | none |
+
+Local secondary indexes: strongly consistent reads (read-your-writes), all attributes projected
+so that a page is one Query. They can only be made with the table; ``check_indexes`` in
+store/table.py refuses a table whose indexes differ, and ``flask migrate-table`` moves a stage.
+
+- status-index, sort key statusKey ``<status>#<taskId>`` (string): the status filter, newest
+  first; the two statuses merged make the unfiltered list. Every write of a live task.
+- due-index, sort key dueKey = dueBase + duePos (number): due bounds, earliest first. Every
+  write of a live task.
+- changes-index, sort key changeKey ``<updatedAt>#<taskId>`` (string): GET /tasks/changes.
+  Every write, tombstones too.
+
+The due key is a number because an update must move it in the same request without reading
+the task: ``dueBase`` stands for the status (pending 2e15, completed 1e15) and ``duePos`` for the
+due date (milliseconds since year 1, or a sentinel above every date when there is none) plus a
+22-digit fraction taken from the taskId, which keeps keys unique and ties in creation order.
+Changing only the status sets ``dueKey = duePos + :base``; changing only the due date sets
+``dueKey = dueBase + :pos``: DynamoDB's update expressions add numbers, they cannot join strings.
+A status filter plus due bounds is one range of the due index; due bounds alone merge the two
+status ranges, as the unfiltered list merges the two statuses of the status index.
+
+Write units (items under 1 KB; measured by benchmarks/bench_api.py): a create writes the table and
+three index entries (4 units); an update rewrites the changes entry under a new key (2) and the
+other two in place, or under a new key when status or due date change (5 to 7); a delete turns
+the task into a small tombstone: table 1, status and due entries removed (2), changes entry moved
+(2): 5. The reminder index of SPEC section 10 spans owners, so it will be a sparse global index,
+which DynamoDB can add to a live table: it needs no migration.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Context, Decimal
+from uuid import UUID
 
 from pynamodb.attributes import (
     Attribute,
@@ -16,14 +50,57 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
-from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE, STRING
+from pynamodb.constants import NUMBER, PAY_PER_REQUEST_BILLING_MODE, STRING
 from pynamodb.indexes import AllProjection, LocalSecondaryIndex
 from pynamodb.models import Model
+
+# DynamoDB numbers hold 38 significant digits: 16 before the point, 22 after.
+DECIMAL = Context(prec=38)
+_YEAR_ONE = datetime(1, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+DUE_BASES = {"completed": Decimal(10**15), "pending": Decimal(2 * 10**15)}
+# Above every due date (year 9999 is 3.2e14 ms after year 1), below the next status's base.
+NO_DUE = Decimal(9 * 10**14)
+# The fraction's last digit: the step between two due keys that can exist.
+DUE_STEP = Decimal("1e-22")
+_FRACTION_BITS = 73  # < 10**22: the taskId's time, rand_a and the first bits of rand_b
 
 
 def format_timestamp(value: datetime) -> str:
     """UTC with milliseconds and Z, the one time format of the API: 2025-09-29T10:00:00.000Z."""
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def task_partition(owner: str) -> str:
+    return f"task#{owner}"
+
+
+def idempotency_partition(owner: str) -> str:
+    return f"idem#{owner}"
+
+
+def status_key(status: str, task_id: str) -> str:
+    return f"{status}#{task_id}"
+
+
+def change_key(stamp: datetime, task_id: str) -> str:
+    return f"{format_timestamp(stamp)}#{task_id}"
+
+
+def due_milliseconds(due: datetime) -> Decimal:
+    """A due date as a whole number, in the order of the due index: milliseconds since year 1."""
+    return Decimal((due - _YEAR_ONE) // _MILLISECOND)
+
+
+def due_position(due: datetime | None, task_id: str) -> Decimal:
+    """Where a task sits in either status's range of the due index (see the table above)."""
+    whole = NO_DUE if due is None else due_milliseconds(due)
+    bits = UUID(task_id).int
+    # The taskId's time, rand_a and rand_b, without its version (4 bits) and variant (2 bits),
+    # which are the same in every taskId; the first 73 bits of that fit in 22 digits.
+    ordered = (bits >> 80) << 74 | ((bits >> 64) & 0xFFF) << 62 | (bits & ((1 << 62) - 1))
+    fraction = ordered >> (122 - _FRACTION_BITS)
+    return DECIMAL.add(whole, Decimal(fraction).scaleb(-22))
 
 
 class TimestampAttribute(Attribute[datetime]):
@@ -38,15 +115,49 @@ class TimestampAttribute(Attribute[datetime]):
         return datetime.fromisoformat(value)
 
 
+class DecimalAttribute(Attribute[Decimal]):
+    """A DynamoDB number kept exact (PynamoDB's NumberAttribute goes through float)."""
+
+    attr_type = NUMBER
+
+    def serialize(self, value):
+        return str(value)
+
+    def deserialize(self, value):
+        return Decimal(value)
+
+
 class StatusIndex(LocalSecondaryIndex):
-    """An owner's tasks by status, newest first within a status."""
+    """An owner's live tasks by status, newest first within a status."""
 
     class Meta:
         index_name = "status-index"
         projection = AllProjection()
 
-    owner = UnicodeAttribute(hash_key=True, attr_name="pk")
+    partition = UnicodeAttribute(hash_key=True, attr_name="pk")
     status_key = UnicodeAttribute(range_key=True, attr_name="statusKey")
+
+
+class DueIndex(LocalSecondaryIndex):
+    """An owner's live tasks by status, then due date."""
+
+    class Meta:
+        index_name = "due-index"
+        projection = AllProjection()
+
+    partition = UnicodeAttribute(hash_key=True, attr_name="pk")
+    due_key = DecimalAttribute(range_key=True, attr_name="dueKey")
+
+
+class ChangesIndex(LocalSecondaryIndex):
+    """Every task and tombstone of an owner in the order they were last written."""
+
+    class Meta:
+        index_name = "changes-index"
+        projection = AllProjection()
+
+    partition = UnicodeAttribute(hash_key=True, attr_name="pk")
+    change_key = UnicodeAttribute(range_key=True, attr_name="changeKey")
 
 
 class Task(Model):
@@ -55,49 +166,62 @@ class Task(Model):
         table_name = None
         billing_mode = PAY_PER_REQUEST_BILLING_MODE
 
-    owner = UnicodeAttribute(hash_key=True, attr_name="pk")
+    partition = UnicodeAttribute(hash_key=True, attr_name="pk")
     task_id = UnicodeAttribute(range_key=True, attr_name="sk")
-    # "<status>#<taskId>": the sort key of the status index.
-    status_key = UnicodeAttribute(attr_name="statusKey")
-    title = UnicodeAttribute()
-    description = UnicodeAttribute()
-    status = UnicodeAttribute()
-    priority = UnicodeAttribute()
+    title = UnicodeAttribute(null=True)
+    description = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    priority = UnicodeAttribute(null=True)
     category = UnicodeAttribute(null=True)
-    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    tags = ListAttribute(of=UnicodeAttribute, null=True)
     due_date = TimestampAttribute(null=True, attr_name="dueDate")
-    created_at = TimestampAttribute(attr_name="createdAt")
-    updated_at = TimestampAttribute(attr_name="updatedAt")
+    created_at = TimestampAttribute(null=True, attr_name="createdAt")
+    updated_at = TimestampAttribute(null=True, attr_name="updatedAt")
     completed_at = TimestampAttribute(null=True, attr_name="completedAt")
     version = NumberAttribute()
+    # Set only on a tombstone, with the TTL that removes it.
+    deleted_at = TimestampAttribute(null=True, attr_name="deletedAt")
+    expires_at = TTLAttribute(null=True, attr_name="expiresAt")
+    # Index keys, derived from the fields above by store/tasks.py.
+    status_key = UnicodeAttribute(null=True, attr_name="statusKey")
+    due_base = DecimalAttribute(null=True, attr_name="dueBase")
+    due_pos = DecimalAttribute(null=True, attr_name="duePos")
+    due_key = DecimalAttribute(null=True, attr_name="dueKey")
+    change_key = UnicodeAttribute(attr_name="changeKey")
 
     status_index = StatusIndex()
+    due_index = DueIndex()
+    changes_index = ChangesIndex()
 
-    @staticmethod
-    def status_key_for(status: str, task_id: str) -> str:
-        return f"{status}#{task_id}"
+    @property
+    def is_tombstone(self) -> bool:
+        return self.deleted_at is not None
+
+    def set_index_keys(self) -> None:
+        """Derive every index key of a live task from its fields."""
+        self.status_key = status_key(self.status, self.task_id)
+        self.due_base = DUE_BASES[self.status]
+        self.due_pos = due_position(self.due_date, self.task_id)
+        self.due_key = DECIMAL.add(self.due_base, self.due_pos)
+        self.change_key = change_key(self.updated_at, self.task_id)
 
 
 class IdempotencyRecord(Model):
     """What the first POST with an Idempotency-Key created, kept for 24 hours.
 
-    Records share the table: their partition is "idempotency#<owner>", so an owner's task
+    Records share the table in partitions of their own ("idem#<sub>"), so an owner's task
     Query never meets them, and DynamoDB's TTL deletes them after expiresAt.
     """
 
     class Meta:
         table_name = None
 
-    owner_key = UnicodeAttribute(hash_key=True, attr_name="pk")
+    partition = UnicodeAttribute(hash_key=True, attr_name="pk")
     key = UnicodeAttribute(range_key=True, attr_name="sk")
     request_hash = UnicodeAttribute(attr_name="requestHash")
     # The task as first created, in DynamoDB's JSON: what a retry answers.
     task = UnicodeAttribute()
     expires_at = TTLAttribute(attr_name="expiresAt")
-
-    @staticmethod
-    def partition_for(owner: str) -> str:
-        return f"idempotency#{owner}"
 
 
 MODELS = (Task, IdempotencyRecord)

@@ -4,10 +4,8 @@ Every validation message is a sentence that names its field, because errors.py s
 first one to a person as the error.
 """
 
-import base64
 import re
 from datetime import UTC
-from uuid import UUID
 
 from marshmallow import (
     EXCLUDE,
@@ -15,12 +13,15 @@ from marshmallow import (
     Schema,
     ValidationError,
     fields,
+    post_load,
     pre_load,
     validate,
     validates_schema,
 )
 
+from .cursors import Cursor, SyncToken, filters_digest
 from .models import format_timestamp
+from .store import ListFilters
 
 STATUSES = ("pending", "completed")
 PRIORITIES = ("low", "medium", "high")
@@ -77,37 +78,6 @@ class Timestamp(fields.AwareDateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else format_timestamp(value)
-
-
-# A cursor is 17 bytes in unpadded base64url: the filter it belongs to (0 none, 1 pending,
-# 2 completed) and the 16 bytes of the taskId to continue after. Every string that matches
-# CURSOR_PATTERN decodes to one such pair and back, so /openapi.json can say exactly which
-# cursors exist; anything else is a 400.
-CURSOR_PATTERN = r"^A[A-Za-v][A-Za-z0-9_-]{20}[AEIMQUYcgkosw048]$"
-_CURSOR = re.compile(CURSOR_PATTERN)
-_CURSOR_FILTERS = (None, *STATUSES)
-
-
-class Cursor(fields.String):
-    """An opaque page cursor: the filter it belongs to and the taskId to continue after."""
-
-    default_error_messages = {"invalid": "cursor is not a cursor this API returned"}
-
-    def __init__(self, **kwargs):
-        super().__init__(metadata={"pattern": CURSOR_PATTERN}, **kwargs)
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        raw = bytes([_CURSOR_FILTERS.index(value["status"])]) + UUID(value["after"]).bytes
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if not _CURSOR.fullmatch(text):
-            raise self.make_error("invalid")
-        raw = base64.urlsafe_b64decode(text + "=")
-        return {"status": _CURSOR_FILTERS[raw[0]], "after": str(UUID(bytes=raw[1:]))}
 
 
 def _unique(values):
@@ -200,8 +170,12 @@ class IdempotencyHeadersSchema(Schema):
     )
 
 
+def _length(name, low, high):
+    return validate.Length(low, high, error=f"{name} must be {low} to {high} characters long")
+
+
 class TaskListQuerySchema(Schema):
-    """GET /tasks: a page size, the cursor of the page before, and an optional status filter."""
+    """GET /tasks: a page size, the cursor of the page before, and the filters (SPEC 2 and 8)."""
 
     class Meta:
         # Query parameters this API does not use (cache busters, say) are ignored.
@@ -217,15 +191,75 @@ class TaskListQuerySchema(Schema):
         validate=validate.OneOf(STATUSES, error=STATUS_MESSAGE),
         error_messages={"invalid": STATUS_MESSAGE},
     )
+    due_after = Timestamp(
+        data_key="dueAfter",
+        error_messages=_messages("dueAfter", "an ISO 8601 date-time such as 2025-10-01T00:00:00Z"),
+        metadata={"description": "Only tasks due at or after this time."},
+    )
+    due_before = Timestamp(
+        data_key="dueBefore",
+        error_messages=_messages("dueBefore", "an ISO 8601 date-time such as 2025-10-02T00:00:00Z"),
+        metadata={"description": "Only tasks due before this time."},
+    )
+    priority = fields.String(
+        validate=validate.OneOf(PRIORITIES, error='priority must be "low", "medium" or "high"'),
+        error_messages=_messages("priority", '"low", "medium" or "high"'),
+    )
+    category = fields.String(
+        validate=_length("category", 1, 50),
+        error_messages=_messages("category", "a string"),
+        metadata={"description": "Only tasks of this category."},
+    )
+    tag = fields.String(
+        validate=_length("tag", 1, 50),
+        error_messages=_messages("tag", "a string"),
+        metadata={"description": "Only tasks that carry this tag."},
+    )
+    q = fields.String(
+        validate=_length("q", 1, 100),
+        error_messages=_messages("q", "a string"),
+        metadata={"description": "Only tasks whose title or description contains this, any case."},
+    )
 
     @validates_schema
-    def cursor_matches_filter(self, data, **kwargs):
+    def due_range_is_ordered(self, data, **kwargs):
+        after, before = data.get("due_after"), data.get("due_before")
+        if after is not None and before is not None and after > before:
+            raise ValidationError("dueAfter must not be later than dueBefore", "dueAfter")
+
+    @post_load
+    def gather_filters(self, data, **kwargs):
+        names = ("status", "due_after", "due_before", "priority", "category", "tag", "q")
+        filters = ListFilters(**{name: data.get(name) for name in names})
         cursor = data.get("cursor")
-        if cursor is not None and cursor["status"] != data.get("status"):
+        if cursor is not None and (
+            cursor["filters"] != filters_digest(filters)
+            or (cursor["after"].due is not None) != filters.by_due
+        ):
             raise ValidationError(
-                "cursor belongs to another status filter: repeat the filter it came from",
-                "cursor",
+                "cursor belongs to other filters: repeat the filters it came from", "cursor"
             )
+        return {
+            "limit": data["limit"],
+            "filters": filters,
+            "after": cursor["after"] if cursor else None,
+        }
+
+
+class ChangesQuerySchema(Schema):
+    """GET /tasks/changes: where the last sync ended, and a page size (SPEC 9)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    since = SyncToken(
+        metadata={"description": "The syncToken of the last answer; absent to start from nothing."}
+    )
+    limit = fields.Integer(
+        load_default=100,
+        validate=validate.Range(1, 500, error="limit must be between 1 and 500"),
+        error_messages=_messages("limit", "a whole number between 1 and 500"),
+    )
 
 
 class TaskSchema(Schema):
@@ -258,6 +292,20 @@ class TaskListSchema(Schema):
     tasks = fields.List(fields.Nested(TaskSchema))
     count = fields.Integer()
     next_cursor = Cursor(data_key="nextCursor", allow_none=True)
+
+
+class TombstoneSchema(Schema):
+    """A task deleted since the sync token: the client removes it."""
+
+    task_id = fields.String(data_key="taskId")
+    deleted_at = Timestamp(data_key="deletedAt")
+
+
+class ChangesSchema(Schema):
+    tasks = fields.List(fields.Nested(TaskSchema))
+    deleted = fields.List(fields.Nested(TombstoneSchema))
+    sync_token = SyncToken(data_key="syncToken")
+    has_more = fields.Boolean(data_key="hasMore")
 
 
 class TaskDeletedSchema(Schema):

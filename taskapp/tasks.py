@@ -6,8 +6,11 @@ from werkzeug.http import parse_etags
 from . import apidoc as doc
 from . import store
 from .auth import authenticate, current_owner
+from .cursors import filters_digest
 from .extensions import Blueprint
 from .schemas import (
+    ChangesQuerySchema,
+    ChangesSchema,
     IdempotencyHeadersSchema,
     TaskDeletedSchema,
     TaskInputSchema,
@@ -51,21 +54,45 @@ def create_task(fields, headers):
 @blp.route("", methods=["GET"])
 @blp.arguments(TaskListQuerySchema, location="query")
 @blp.response(200, TaskListSchema, example=doc.LISTED)
-@blp.alt_response(**doc.INVALID)
+@blp.alt_response(**doc.INVALID_QUERY)
 @blp.alt_response(**doc.UNAUTHENTICATED)
 @blp.alt_response(**doc.UNAVAILABLE)
 @blp.doc(operationId="listTasks", responses={200: {"links": doc.NEXT_PAGE}})
 def list_tasks(query):
-    """List the caller's tasks, newest first, a page at a time."""
-    status, cursor = query.get("status"), query.get("cursor")
-    tasks, last = store.list_tasks(
-        current_owner(), query["limit"], status, cursor["after"] if cursor else None
-    )
-    next_cursor = {"status": status, "after": last} if last else None
+    """List the caller's tasks a page at a time: newest first, or earliest due with due bounds.
+
+    `status` and the due bounds pick what is read; `priority`, `category`, `tag` and `q` narrow
+    it, reading at most 10 x `limit` tasks per call, so a page may hold fewer than `limit`
+    tasks (even none) with a `nextCursor`: follow it until it is null.
+    """
+    filters = query["filters"]
+    tasks, last = store.list_tasks(current_owner(), query["limit"], filters, query["after"])
+    next_cursor = {"filters": filters_digest(filters), "after": last} if last else None
     return {"tasks": tasks, "count": len(tasks), "next_cursor": next_cursor}
 
 
-@blp.route("/<task_id>", methods=["GET"])
+@blp.route("/changes", methods=["GET"])
+@blp.arguments(ChangesQuerySchema, location="query")
+@blp.response(200, ChangesSchema, example=doc.CHANGES_PAGE)
+@blp.alt_response(**doc.INVALID_TOKEN)
+@blp.alt_response(**doc.UNAUTHENTICATED)
+@blp.alt_response(**doc.EXPIRED)
+@blp.alt_response(**doc.UNAVAILABLE)
+@blp.doc(operationId="listChanges", responses={200: {"links": doc.NEXT_CHANGES}})
+def list_changes(query):
+    """What changed since `since`: tasks created or changed (whole) and tasks deleted.
+
+    Without `since`, every task. While `hasMore` is true, call again at once with the new
+    `syncToken`; when it is false, keep the token for the next sync. A task may come twice:
+    keep the higher `version`.
+    """
+    tasks, deleted, following, has_more = store.read_changes(
+        current_owner(), query["limit"], query.get("since")
+    )
+    return {"tasks": tasks, "deleted": deleted, "sync_token": following, "has_more": has_more}
+
+
+@blp.route("/<task_id:task_id>", methods=["GET"])
 @blp.response(200, TaskResponseSchema, headers=doc.ETAG, example=doc.READ)
 @blp.alt_response(**doc.NOT_MODIFIED)
 @blp.alt_response(**doc.UNAUTHENTICATED)
@@ -106,14 +133,14 @@ def _update(operation_id):
     return decorate
 
 
-@blp.route("/<task_id>", methods=["PUT"])
+@blp.route("/<task_id:task_id>", methods=["PUT"])
 @_update("putTask")
 def put_task(changes, task_id):
     """Change the fields sent and keep the others; If-Match makes it conditional."""
     return _update_task(changes, task_id)
 
 
-@blp.route("/<task_id>", methods=["PATCH"])
+@blp.route("/<task_id:task_id>", methods=["PATCH"])
 @_update("patchTask")
 def patch_task(changes, task_id):
     """Change the fields sent and keep the others; If-Match makes it conditional."""
@@ -125,7 +152,7 @@ def _update_task(changes, task_id):
     return {"message": "Task updated successfully", "task": task}, _etag(task)
 
 
-@blp.route("/<task_id>", methods=["DELETE"])
+@blp.route("/<task_id:task_id>", methods=["DELETE"])
 @blp.response(200, TaskDeletedSchema, example=doc.DELETED)
 @blp.alt_response(**doc.UNAUTHENTICATED)
 @blp.alt_response(**doc.NOT_FOUND)

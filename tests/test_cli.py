@@ -32,9 +32,9 @@ def test_create_table_is_idempotent(bare_app, backend):
     table = dynamodb.describe_table(TableName="taskapp-cli-test")["Table"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert [key["AttributeName"] for key in table["KeySchema"]] == ["pk", "sk"]
-    (index,) = table["LocalSecondaryIndexes"]
-    assert index["IndexName"] == "status-index"
-    assert index["Projection"]["ProjectionType"] == "ALL"
+    indexes = {index["IndexName"]: index for index in table["LocalSecondaryIndexes"]}
+    assert set(indexes) == {"status-index", "due-index", "changes-index"}
+    assert {index["Projection"]["ProjectionType"] for index in indexes.values()} == {"ALL"}
     assert not table.get("GlobalSecondaryIndexes")
     # Idempotency records expire by themselves; enabling TTL twice is refused, so it is read first.
     ttl = dynamodb.describe_time_to_live(TableName="taskapp-cli-test")["TimeToLiveDescription"]

@@ -12,19 +12,24 @@ the number of stateful scenarios (default 60). The number of requests sent is pr
 import logging
 import os
 import re
+from datetime import UTC, datetime
 
 import hypothesis
 import pytest
 import schemathesis
+from marshmallow import ValidationError
 from moto import mock_aws
 
 from taskapp import create_app, models, store
 from taskapp.config import TestConfig
-from taskapp.schemas import CURSOR_PATTERN, STATUSES, Cursor
+from taskapp.cursors import CURSOR_PATTERN, SYNC_TOKEN_PATTERN, Cursor, SyncToken, filters_digest
+from taskapp.schemas import TaskListQuerySchema, Timestamp
+from taskapp.store import SyncPosition
+from taskapp.store.feed import owner_digest
+from taskapp.store.lists import Position
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 STATEFUL_EXAMPLES = int(os.environ.get("FUZZ_STATEFUL_EXAMPLES", "60"))
-FILTERS = (None, *STATUSES)
 SEED = int(os.environ.get("FUZZ_SEED", "1"))
 
 
@@ -56,10 +61,10 @@ schema = schemathesis.openapi.from_wsgi(
             "checks": {
                 "enabled": True,
                 # Like 409, which schemathesis expects by default, these answer a valid
-                # request that meets the server's state: a stale If-Match (412) and an
-                # Idempotency-Key first used with another body (422).
+                # request that meets the server's state: an expired sync token (410), a stale
+                # If-Match (412) and an Idempotency-Key first used with another body (422).
                 "positive_data_acceptance": {
-                    "expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "412"]
+                    "expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "410", "412"]
                     + ["422", "429", "5xx"]
                 },
             },
@@ -71,6 +76,8 @@ schema = schemathesis.openapi.from_wsgi(
 
 
 _CURSOR = Cursor()
+_SYNC_TOKEN = SyncToken()
+_TIMESTAMP = Timestamp()
 
 
 @schema.hook
@@ -79,15 +86,46 @@ def map_case(context, case):
 
 
 def _follow_state_rules(case):
-    """A cursor belongs to the status filter it came from (SPEC 2), a rule between two
-    parameters that OpenAPI cannot state: a well-formed generated cursor gets the request's
-    own filter. tests/test_list.py covers a cursor sent with another filter."""
+    """Rules between parameters and the server's state that OpenAPI cannot state.
+
+    /tasks/changes is the feed, not a task. dueAfter is not later than dueBefore: generated
+    bounds are put in order. A cursor belongs to the filters it came from (SPEC 2 and 8): a
+    well-formed generated cursor gets the request's own filters. A sync token is the server's,
+    for this caller: a generated one that matches the pattern becomes a real one.
+    tests/test_list.py and tests/test_feed.py cover cursors with other filters and forged tokens.
+    """
+    path = case.path_parameters or {}
+    if path.get("task_id") == "changes":
+        # A generated taskId of "changes" (which the schema excludes) names the change feed.
+        path["task_id"] = "not-a-task"
     query = case.query or {}
-    cursor, status = query.get("cursor"), query.get("status")
-    if isinstance(cursor, str) and re.fullmatch(CURSOR_PATTERN, cursor) and status in FILTERS:
-        position = _CURSOR.deserialize(cursor)
-        query["cursor"] = _CURSOR._serialize({**position, "status": status}, None, None)
+    _order_due_bounds(query)
+    cursor = query.get("cursor")
+    if isinstance(cursor, str) and re.fullmatch(CURSOR_PATTERN, cursor):
+        others = {name: value for name, value in query.items() if name != "cursor"}
+        errors = TaskListQuerySchema().validate(others)
+        if not errors:
+            filters = TaskListQuerySchema().load(others)["filters"]
+            after = _CURSOR.deserialize(cursor)["after"]
+            due = (after.due or datetime(2030, 1, 1, tzinfo=UTC)) if filters.by_due else None
+            position = {"filters": filters_digest(filters), "after": Position(after.task_id, due)}
+            query["cursor"] = _CURSOR._serialize(position, None, None)
+    since = query.get("since")
+    if isinstance(since, str) and re.fullmatch(SYNC_TOKEN_PATTERN, since):
+        owner = APP.config["LOCAL_OWNER"]
+        query["since"] = _SYNC_TOKEN._serialize(SyncPosition(owner_digest(owner)), None, None)
     return case
+
+
+def _order_due_bounds(query):
+    bounds = {}
+    for name in ("dueAfter", "dueBefore"):
+        try:
+            bounds[name] = _TIMESTAMP.deserialize(query.get(name))
+        except ValidationError:
+            return
+    if bounds["dueAfter"] > bounds["dueBefore"]:
+        query["dueAfter"], query["dueBefore"] = query["dueBefore"], query["dueAfter"]
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -64,7 +64,7 @@ def test_different_keys_create_different_tasks(client):
 
 
 def test_keys_expire_after_the_window(client, monkeypatch):
-    monkeypatch.setattr("taskapp.store.IDEMPOTENCY_WINDOW", timedelta(seconds=-1))
+    monkeypatch.setattr("taskapp.store.tasks.IDEMPOTENCY_WINDOW", timedelta(seconds=-1))
     post(client, {"title": "Old"})
 
     retry = post(client, {"title": "Old"})

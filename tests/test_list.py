@@ -5,6 +5,8 @@ import uuid
 
 import pytest
 
+from taskapp.cursors import filters_digest
+from taskapp.store import ListFilters
 from tests.helpers import create, error_of
 
 
@@ -106,6 +108,7 @@ def _encode(raw):
 
 
 _TASK_ID = uuid.UUID("01890a5d-ac96-774b-bcce-b302099a8057").bytes
+_UNFILTERED = filters_digest(ListFilters())
 
 
 @pytest.mark.parametrize(
@@ -115,12 +118,13 @@ _TASK_ID = uuid.UUID("01890a5d-ac96-774b-bcce-b302099a8057").bytes
         "!!!",
         "",
         "x" * 5000,
-        _encode(b"\x03" + _TASK_ID),  # a filter that does not exist
-        _encode(b"\x00" + _TASK_ID[:15]),  # too short
-        _encode(b"\x00" + _TASK_ID + b"\x00"),  # too long
-        _encode(b"\x00" + _TASK_ID) + "=",  # padded
-        _encode(b"\x00" + _TASK_ID)[:-1] + "B",  # stray bits after the last byte
-        "A" + _encode(b"\x00" + _TASK_ID)[1:-1] + "!",
+        _encode(b"\x00" * 8 + _TASK_ID),  # filters that were never asked for
+        _encode(_UNFILTERED + _TASK_ID[:15]),  # too short
+        _encode(_UNFILTERED + _TASK_ID + b"\x00"),  # too long
+        _encode(_UNFILTERED + _TASK_ID + bytes(8)),  # a due position in a list without due bounds
+        _encode(_UNFILTERED + _TASK_ID) + "=",  # padded
+        _encode(_UNFILTERED + _TASK_ID + bytes(8))[:-1] + "B",  # stray bits after the last byte
+        "A" + _encode(_UNFILTERED + _TASK_ID)[1:-1] + "!",
         base64.urlsafe_b64encode(b"\xff\xfe").decode(),
     ],
 )
@@ -147,7 +151,7 @@ def test_cursor_only_works_with_the_filter_it_came_from(client):
 def test_a_well_formed_cursor_only_pages_through_the_callers_tasks(client):
     """A made-up cursor is just a starting point inside the caller's own tasks."""
     ids = [create(client, title=f"t{i}")["taskId"] for i in range(3)]
-    cursor = _encode(b"\x00" + uuid.UUID("ffffffff-ffff-7fff-bfff-ffffffffffff").bytes)
+    cursor = _encode(_UNFILTERED + uuid.UUID("ffffffff-ffff-7fff-bfff-ffffffffffff").bytes)
 
     body = list_tasks(client, cursor=cursor)
 

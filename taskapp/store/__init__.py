@@ -1,0 +1,43 @@
+"""The data layer: every read and write of the table, one room per capability.
+
+The store knows nothing of HTTP: it raises the domain errors of store/base.py, and
+errors.py maps them to statuses. Views call the functions re-exported here.
+"""
+
+from .base import (
+    IdempotencyKeyReused,
+    InvalidSyncToken,
+    PreconditionFailed,
+    StoreUnavailable,
+    SyncTokenExpired,
+    TableMismatch,
+    TaskNotFound,
+    configure,
+)
+from .feed import SyncPosition, read_changes
+from .lists import ListFilters, list_tasks
+from .table import check_indexes, ensure_table, migrate_table
+from .tasks import IDEMPOTENCY_WINDOW, create_task, delete_task, get_task, update_task
+
+__all__ = [
+    "IDEMPOTENCY_WINDOW",
+    "IdempotencyKeyReused",
+    "InvalidSyncToken",
+    "ListFilters",
+    "PreconditionFailed",
+    "StoreUnavailable",
+    "SyncPosition",
+    "SyncTokenExpired",
+    "TableMismatch",
+    "TaskNotFound",
+    "check_indexes",
+    "configure",
+    "create_task",
+    "delete_task",
+    "ensure_table",
+    "get_task",
+    "list_tasks",
+    "migrate_table",
+    "read_changes",
+    "update_task",
+]

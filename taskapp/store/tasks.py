@@ -1,0 +1,198 @@
+"""Single tasks: one DynamoDB request per operation, conditions on the write itself."""
+
+import hashlib
+import json
+import random
+import time
+from datetime import timedelta
+
+from pynamodb.constants import ALL_OLD
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+from uuid6 import uuid7
+
+from ..models import (
+    DECIMAL,
+    DUE_BASES,
+    IdempotencyRecord,
+    Task,
+    change_key,
+    due_position,
+    idempotency_partition,
+    status_key,
+    task_partition,
+)
+from .base import (
+    IdempotencyKeyReused,
+    Settings,
+    StoreUnavailable,
+    TaskNotFound,
+    ask_for_item_on_condition_failure,
+    check_task_id,
+    connection,
+    now,
+    translated_errors,
+)
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+# Racing first uses of one Idempotency-Key: DynamoDB cancels all but one transaction.
+_TRANSACTION_ATTEMPTS = 5
+# What a tombstone keeps of a task: its keys, version, deletedAt, changeKey and expiresAt.
+_CLEARED_ON_DELETE = (
+    Task.title,
+    Task.description,
+    Task.status,
+    Task.priority,
+    Task.category,
+    Task.tags,
+    Task.due_date,
+    Task.created_at,
+    Task.updated_at,
+    Task.completed_at,
+    Task.status_key,
+    Task.due_base,
+    Task.due_pos,
+    Task.due_key,
+)
+
+
+def create_task(owner: str, fields: dict, idempotency_key=None) -> tuple[Task, bool]:
+    """Create a task; returns it and whether it is the replay of an earlier create.
+
+    With an idempotency key, the task and the key's record are written in one transaction,
+    so a retry with the same key and body finds the record and answers the task it made.
+    """
+    stamp = now()
+    task = Task(
+        task_partition(owner), str(uuid7()), created_at=stamp, updated_at=stamp, version=1, **fields
+    )
+    task.completed_at = stamp if task.status == "completed" else None
+    task.set_index_keys()
+    if idempotency_key is None:
+        with translated_errors():
+            task.save(condition=Task.task_id.does_not_exist())
+        return task, False
+    return _create_once(owner, task, idempotency_key, _request_hash(fields))
+
+
+def _create_once(owner: str, task: Task, key: str, request_hash: str) -> tuple[Task, bool]:
+    record = IdempotencyRecord(
+        idempotency_partition(owner),
+        key,
+        request_hash=request_hash,
+        task=json.dumps(task.serialize()),
+        expires_at=IDEMPOTENCY_WINDOW,
+    )
+    # TTL deletes within days, not at once: an expired record counts as absent.
+    fresh = IdempotencyRecord.key.does_not_exist() | (IdempotencyRecord.expires_at < now())
+    for attempt in range(_TRANSACTION_ATTEMPTS):
+        try:
+            with translated_errors(), TransactWrite(connection=connection()) as transaction:
+                transaction.save(record, condition=fresh, return_values=ALL_OLD)
+                transaction.save(task, condition=Task.task_id.does_not_exist())
+            return task, False
+        except TransactWriteError as error:
+            reasons = error.cancellation_reasons
+            first = reasons[0] if reasons else None
+            if first is not None and first.code == "ConditionalCheckFailed" and first.raw_item:
+                earlier = IdempotencyRecord.from_raw_data(first.raw_item)
+                if earlier.request_hash != request_hash:
+                    raise IdempotencyKeyReused from None
+                return Task.from_raw_data(json.loads(earlier.task)), True
+            if not any(r is not None and r.code == "TransactionConflict" for r in reasons):
+                raise StoreUnavailable from error
+        time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+    raise StoreUnavailable
+
+
+def _request_hash(fields: dict) -> str:
+    """The same request body, whatever its key order or spacing, hashes the same."""
+    canonical = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def get_task(owner: str, task_id: str) -> Task:
+    check_task_id(task_id)
+    with translated_errors():
+        try:
+            task = Task.get(task_partition(owner), task_id, consistent_read=True)
+        except DoesNotExist:
+            raise TaskNotFound from None
+    if task.is_tombstone:
+        raise TaskNotFound
+    return task
+
+
+def update_task(owner: str, task_id: str, changes: dict, if_match=None) -> Task:
+    """Apply the fields present in ``changes``; a None clears a field.
+
+    ``if_match`` is None for an unconditional write, or the versions the caller accepts.
+    """
+    check_task_id(task_id)
+    stamp = now()
+    actions = [
+        getattr(Task, name).remove() if value is None else getattr(Task, name).set(value)
+        for name, value in changes.items()
+    ]
+    status = changes.get("status")
+    if status is not None:
+        actions.append(Task.status_key.set(status_key(status, task_id)))
+    if status == "completed":
+        # Kept when the task was already completed: completedAt records the transition.
+        actions.append(Task.completed_at.set(Task.completed_at | stamp))
+    elif status == "pending":
+        actions.append(Task.completed_at.remove())
+    actions += _due_key_actions(task_id, status, changes)
+    actions += [
+        Task.updated_at.set(stamp),
+        Task.change_key.set(change_key(stamp, task_id)),
+        Task.version.add(1),
+    ]
+    task = Task(task_partition(owner), task_id)
+    ask_for_item_on_condition_failure()
+    with translated_errors(if_match):
+        task.update(actions, condition=_write_condition(if_match))
+    return task
+
+
+def _due_key_actions(task_id: str, status, changes: dict) -> list:
+    """Move the task in the due index without reading it: the key is dueBase + duePos."""
+    if "due_date" in changes:
+        position = due_position(changes["due_date"], task_id)
+        if status is None:
+            return [Task.due_pos.set(position), Task.due_key.set(Task.due_base + position)]
+        base = DUE_BASES[status]
+        return [
+            Task.due_pos.set(position),
+            Task.due_base.set(base),
+            Task.due_key.set(DECIMAL.add(base, position)),
+        ]
+    if status is not None:
+        base = DUE_BASES[status]
+        return [Task.due_base.set(base), Task.due_key.set(Task.due_pos + base)]
+    return []
+
+
+def delete_task(owner: str, task_id: str, if_match=None) -> None:
+    """Turn the task into a tombstone that the change feed serves until DynamoDB's TTL ends it."""
+    check_task_id(task_id)
+    stamp = now()
+    actions = [attribute.remove() for attribute in _CLEARED_ON_DELETE] + [
+        Task.deleted_at.set(stamp),
+        Task.expires_at.set(Settings.retention),
+        Task.change_key.set(change_key(stamp, task_id)),
+        Task.version.add(1),
+    ]
+    ask_for_item_on_condition_failure()
+    with translated_errors(if_match):
+        Task(task_partition(owner), task_id).update(actions, condition=_write_condition(if_match))
+
+
+def _write_condition(if_match):
+    condition = Task.task_id.exists() & Task.deleted_at.does_not_exist()
+    if if_match is None:
+        return condition
+    if not if_match:
+        # No version can match (If-Match named none that this API makes): always fails.
+        return condition & Task.task_id.does_not_exist()
+    return condition & Task.version.is_in(*if_match)
