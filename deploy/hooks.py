@@ -3,8 +3,13 @@
 compile_package (zip): adds compiled bytecode to the package, since Lambda cannot write
 .pyc files into /var/task and would otherwise compile every module at each cold start.
 
+check_table (settings, when Zappa has read the stage's settings): stops `zappa deploy` and
+`zappa update` before anything is packaged or uploaded when the stage's table was made by an
+earlier release with other indexes, with the sentence that says how to migrate it. New code on
+such a table would fail every list request; a table that does not exist yet is fine.
+
 post_deploy (post, after `zappa deploy` and `zappa update`): completes a stage with no
-console clicks. It makes sure the stage's DynamoDB table exists with its index, and sets what
+console clicks. It makes sure the stage's DynamoDB table exists with its indexes, and sets what
 Zappa has no setting for: API Gateway stage throttling and the Lambda log group's retention.
 Every step is idempotent. The stage's figures live under the "taskapp" key of its settings.
 """
@@ -52,6 +57,25 @@ def compile_package(zappa_cli):
                 archive.write(pyc, pyc.relative_to(folder).as_posix())
 
 
+def check_table(zappa_cli):
+    """Refuse to ship this release onto a table it cannot use; other commands pass."""
+    if zappa_cli.command not in ("deploy", "update"):
+        return
+    table_name = zappa_cli.stage_config["aws_environment_variables"]["TABLE_NAME"]
+    from taskapp import store
+    from taskapp.models import Task
+
+    with _stage_app(table_name, zappa_cli.zappa.aws_region).app_context():
+        if not Task.exists():
+            click.echo(f"Table {table_name}: none yet; made after the upload.")
+            return
+        try:
+            store.check_indexes()
+        except store.TableMismatch as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"Table {table_name}: has this release's indexes.")
+
+
 def post_deploy(zappa_cli):
     stage = zappa_cli.stage_config
     limits = stage["taskapp"]
@@ -74,14 +98,26 @@ def post_deploy(zappa_cli):
 
 def ensure_table(table_name, region):
     """The app's own `flask create-table`, run with the deployer's credentials."""
-    from taskapp import create_app, store
+    from taskapp import store
+
+    with _stage_app(table_name, region).app_context():
+        try:
+            created = store.ensure_table()
+        except store.TableMismatch as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"Table {table_name}: {'created' if created else 'already there'}.")
+
+
+def _stage_app(table_name, region):
+    """The app, pointed at the stage's table in the stage's region."""
+    from taskapp import create_app
     from taskapp.config import Config
 
     config = Config()
     config.TABLE_NAME, config.AWS_REGION = table_name, region
-    with create_app(config).app_context():
-        created = store.ensure_table()
-    click.echo(f"Table {table_name}: {'created' if created else 'already there'}.")
+    # The stage's table is in AWS, even in a shell where DYNAMODB_ENDPOINT names a local one.
+    config.DYNAMODB_ENDPOINT = None
+    return create_app(config)
 
 
 def set_log_retention(logs, function_name, days):

@@ -35,7 +35,7 @@ _CURSOR = re.compile(CURSOR_PATTERN)
 SYNC_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{56}$"
 _SYNC = struct.Struct(">BB4sq16sq")
 _SYNC_VERSION = 1
-_FRESH, _HAS_MARK, _HAS_AFTER = 1, 2, 4
+_FRESH, _HAS_MARK, _HAS_AFTER, _AGAIN = 1, 2, 4, 8
 _CHECK_KEY = b"taskapp sync token"
 
 
@@ -100,7 +100,7 @@ class SyncToken(fields.String):
         super().__init__(metadata={"pattern": SYNC_TOKEN_PATTERN, **(metadata or {})}, **kwargs)
 
     def _serialize(self, value: SyncPosition, attr, obj, **kwargs):
-        flags = _FRESH * value.fresh
+        flags = _FRESH * value.fresh | _AGAIN * value.again
         after_ms, task = 0, _NO_TASK
         if value.after:
             flags |= _HAS_AFTER
@@ -123,7 +123,7 @@ class SyncToken(fields.String):
         if check != _check(payload):
             raise self.make_error("invalid")
         version, flags, owner, after_ms, task, mark_ms = _SYNC.unpack(payload)
-        if version != _SYNC_VERSION or flags >= 8:
+        if version != _SYNC_VERSION or flags >= 16:
             raise self.make_error("invalid")
         try:
             after = ""
@@ -134,7 +134,7 @@ class SyncToken(fields.String):
             mark = _moment(mark_ms) if flags & _HAS_MARK else None
         except (OverflowError, ValueError):
             raise self.make_error("invalid") from None
-        return SyncPosition(owner, after, mark, bool(flags & _FRESH))
+        return SyncPosition(owner, after, mark, bool(flags & _FRESH), bool(flags & _AGAIN))
 
 
 def _milliseconds(moment: datetime) -> int:

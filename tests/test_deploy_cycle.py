@@ -124,7 +124,8 @@ def check_stage(aws):
 
     table = client(aws, "dynamodb").describe_table(TableName=environment["TABLE_NAME"])["Table"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    assert [index["IndexName"] for index in table["LocalSecondaryIndexes"]] == ["status-index"]
+    indexes = sorted(index["IndexName"] for index in table["LocalSecondaryIndexes"])
+    assert indexes == ["changes-index", "due-index", "status-index"]
     ttl = client(aws, "dynamodb").describe_time_to_live(TableName=environment["TABLE_NAME"])
     assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
 

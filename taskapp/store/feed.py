@@ -9,12 +9,15 @@ function's timeout, with room), so by time R every write stamped before R - sett
 A pass is the run of calls from one position to the end of the index. Its first call, at time
 R1, fixes the mark R1 - settle. A write that was not yet visible when the pass read past its
 key committed after R1, so its stamp is later than the mark. Hence:
-- a pass that reached the end in a call that started at or before the mark has delivered every
-  write visible when that call began: the answer says hasMore false, and the token resumes at
-  that call's R - settle (every write stamped earlier was visible, so was delivered);
-- a pass whose last call started after the mark may have passed such a write: the answer says
-  hasMore true and the next call starts a new pass at the mark.
-Writes stamped in the last ``settle`` come again in the next pass (duplicates are allowed; the
+- a pass whose calls before the last read only keys up to the mark has delivered every write
+  visible when its last call began: hasMore is false, and the token resumes at that call's
+  R - settle (every write stamped earlier was visible then, so was delivered);
+- a pass that read past the mark before its last call may have passed such a write: the next
+  call reads again from the mark (hasMore true), in a second pass that is exact unless it, too,
+  pages past its own mark. Then the answer ends (hasMore false) with the token at that mark,
+  so the next sync reads from there: a write that stalled while a sync paged through more
+  than ``limit`` changes of the last settle period comes in the next sync, never skipped.
+Writes stamped in the last ``settle`` come again in the next sync (duplicates are allowed; the
 client keeps the higher version); none is skipped.
 """
 
@@ -33,13 +36,14 @@ class SyncPosition:
     ``owner``: a digest of the owner it was given to. ``after``: the changes index key to read
     after ("" for the beginning). ``mark``: the mark of the pass under way (None: the next call
     starts a pass). ``fresh``: the client started from nothing in this pass, so tombstones up to
-    the mark are of tasks it never held.
+    the mark are of tasks it never held. ``again``: this pass reads a window a second time.
     """
 
     owner: bytes
     after: str = ""
     mark: datetime | None = None
     fresh: bool = True
+    again: bool = False
 
     @property
     def after_time(self) -> datetime | None:
@@ -70,12 +74,15 @@ def read_changes(owner: str, limit: int, since: SyncPosition | None):
         )
     page = items[:limit]
     if len(items) > limit:
-        following, has_more = SyncPosition(digest, page[-1].change_key, mark, since.fresh), True
+        following = SyncPosition(digest, page[-1].change_key, mark, since.fresh, since.again)
+        has_more = True
     elif since.after <= format_timestamp(mark):
         following = SyncPosition(digest, format_timestamp(moment - Settings.settle), None, False)
         has_more = False
     else:
-        following, has_more = SyncPosition(digest, format_timestamp(mark), None, False), True
+        # Read the window again from the mark, once; after that, the next sync does.
+        has_more = not since.again
+        following = SyncPosition(digest, format_timestamp(mark), None, False, has_more)
     tasks = [item for item in page if not item.is_tombstone]
     known = format_timestamp(mark) if since.fresh else ""
     deleted = [item for item in page if item.is_tombstone and item.change_key > known]

@@ -95,16 +95,16 @@ def _page(entries, limit, filters):
     for task, boundary in entries:
         if boundary:
             # A range spent its budget: nothing past this task has been read in every range.
-            return found, _position(task)
+            return found, _position(task, filters)
         if filters.admits(task):
             if len(found) == limit:
-                return found, _position(found[-1])
+                return found, _position(found[-1], filters)
             found.append(task)
     return found, None
 
 
-def _position(task: Task) -> Position:
-    return Position(task.task_id, task.due_date)
+def _position(task: Task, filters: ListFilters) -> Position:
+    return Position(task.task_id, task.due_date if filters.by_due else None)
 
 
 def _newest_order(entry):

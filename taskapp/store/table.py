@@ -57,12 +57,16 @@ def check_indexes() -> None:
     if found == wanted:
         return
     missing = sorted(set(wanted["indexes"]) - set(found["indexes"]))
-    what = f"lacks the indexes {', '.join(missing)}" if missing else "has other keys or indexes"
+    what = (
+        f"lacks the indexes {', '.join(missing)} that this release of taskapp needs"
+        if missing
+        else "has other keys or indexes than this release of taskapp needs"
+    )
     raise TableMismatch(
-        f"Table {table} {what} than this release of taskapp needs, and DynamoDB cannot add "
-        f"local secondary indexes to a table. Copy it into a new table with "
-        f"`flask --app wsgi migrate-table --from {table} --to {table}-2`, then set TABLE_NAME "
-        f"to {table}-2 (README: Upgrading a stage)."
+        f"Table {table} {what}, and DynamoDB cannot add local secondary indexes to a table. "
+        f"Copy it into a new table with `TABLE_NAME={table}-2 flask --app wsgi migrate-table "
+        f"--from {table} --to {table}-2`, then set TABLE_NAME to {table}-2 "
+        "(README: Upgrading a deployed stage)."
     )
 
 
@@ -106,11 +110,24 @@ def migrate_table(source: str, target: str, echo=print) -> dict:
     that stops resumes where it stopped, and a run after a finished one copies what changed.
     """
     client = connection().client
-    layout = _layout(client.describe_table(TableName=source)["Table"])
+    try:
+        layout = _layout(client.describe_table(TableName=source)["Table"])
+    except client.exceptions.ResourceNotFoundException:
+        raise TableMismatch(
+            f"Table {source} does not exist: --from must name the earlier release's table."
+        ) from None
     if layout == _layout(_model_table()):
         raise TableMismatch(f"Table {source} is already this release's: there is nothing to copy.")
+    stage_table = Task.Meta.table_name
     Task.Meta.table_name = IdempotencyRecord.Meta.table_name = target
-    ensure_table()
+    try:
+        ensure_table()
+        return _copy_all(client, source, target, echo)
+    finally:
+        Task.Meta.table_name = IdempotencyRecord.Meta.table_name = stage_table
+
+
+def _copy_all(client, source: str, target: str, echo) -> dict:
     progress_key = {"pk": {"S": f"migration#{source}"}, "sk": {"S": "progress"}}
     saved = client.get_item(TableName=target, Key=progress_key, ConsistentRead=True).get("Item")
     counts = {"tasks": 0, "records": 0, "already there": 0, "expired": 0}
