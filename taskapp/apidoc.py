@@ -44,13 +44,13 @@ CHANGES = {"status": "completed"}
 CREATED = {"message": "Task created successfully", "task": TASK}
 READ = {"task": TASK}
 CHANGED = {"message": "Task updated successfully", "task": UPDATED}
-LISTED = {"tasks": [TASK], "count": 1, "nextCursor": "q3bC2x0Y8kQBk6TCf05-e4qcHS4_Slts"}
+LISTED = {"tasks": [TASK], "count": 1, "nextCursor": "DuBB35UujqABk6TCf057ipwdLj9KW2x9"}
 CHANGES_PAGE = {
     "tasks": [UPDATED],
     "deleted": [
         {"taskId": "0193a4c3-1b2c-7d3e-8f40-5a6b7c8d9e0f", "deletedAt": "2025-09-30T09:00:00.000Z"}
     ],
-    "syncToken": "AQYLwU5bAAABmZnYkqEBk6TDGyx9PoVAWmt8jZ4PAAABmZnYWuCUNmN_",
+    "syncToken": "AQSmwVfhAAABmZnZnoAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAADJT70R",
     "hasMore": False,
 }
 DELETED = {"message": "Task deleted successfully", "taskId": TASK_ID}

@@ -185,40 +185,54 @@ class TaskListQuerySchema(Schema):
         load_default=50,
         validate=validate.Range(1, 100, error="limit must be between 1 and 100"),
         error_messages=_messages("limit", "a whole number between 1 and 100"),
+        metadata={"description": "Tasks per page, 1 to 100.", "example": 20},
     )
-    cursor = Cursor()
+    cursor = Cursor(
+        metadata={"description": "The nextCursor of the page before, with the same filters."}
+    )
     status = fields.String(
         validate=validate.OneOf(STATUSES, error=STATUS_MESSAGE),
         error_messages={"invalid": STATUS_MESSAGE},
+        metadata={"description": "Only tasks with this status.", "example": "pending"},
     )
     due_after = Timestamp(
         data_key="dueAfter",
         error_messages=_messages("dueAfter", "an ISO 8601 date-time such as 2025-10-01T00:00:00Z"),
-        metadata={"description": "Only tasks due at or after this time."},
+        metadata={
+            "description": "Only tasks due at or after this time; lists come earliest due first.",
+            "example": "2030-01-31T00:00:00+01:00",
+        },
     )
     due_before = Timestamp(
         data_key="dueBefore",
         error_messages=_messages("dueBefore", "an ISO 8601 date-time such as 2025-10-02T00:00:00Z"),
-        metadata={"description": "Only tasks due before this time."},
+        metadata={
+            "description": "Only tasks due before this time (pending and now: overdue).",
+            "example": "2030-02-01T00:00:00+01:00",
+        },
     )
     priority = fields.String(
         validate=validate.OneOf(PRIORITIES, error='priority must be "low", "medium" or "high"'),
         error_messages=_messages("priority", '"low", "medium" or "high"'),
+        metadata={"description": "Only tasks of this priority.", "example": "high"},
     )
     category = fields.String(
         validate=_length("category", 1, 50),
         error_messages=_messages("category", "a string"),
-        metadata={"description": "Only tasks of this category."},
+        metadata={"description": "Only tasks of this category.", "example": "errands"},
     )
     tag = fields.String(
         validate=_length("tag", 1, 50),
         error_messages=_messages("tag", "a string"),
-        metadata={"description": "Only tasks that carry this tag."},
+        metadata={"description": "Only tasks that carry this tag.", "example": "shopping"},
     )
     q = fields.String(
         validate=_length("q", 1, 100),
         error_messages=_messages("q", "a string"),
-        metadata={"description": "Only tasks whose title or description contains this, any case."},
+        metadata={
+            "description": "Only tasks whose title or description contains this, in any case.",
+            "example": "milk",
+        },
     )
 
     @validates_schema
@@ -259,6 +273,7 @@ class ChangesQuerySchema(Schema):
         load_default=100,
         validate=validate.Range(1, 500, error="limit must be between 1 and 500"),
         error_messages=_messages("limit", "a whole number between 1 and 500"),
+        metadata={"description": "Tasks plus tombstones per answer, 1 to 500.", "example": 100},
     )
 
 

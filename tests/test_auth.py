@@ -91,6 +91,54 @@ def test_owners_never_see_each_others_tasks(as_user):
         assert not {t["taskId"] for t in listed} & {t["taskId"] for t in theirs}
 
 
+def test_owners_never_see_each_others_tasks_through_filters_or_the_feed(as_user):
+    alice, bob = as_user("alice"), as_user("bob")
+    due = {"dueDate": "2030-01-01T10:00:00Z", "priority": "high", "category": "c", "tags": ["t"]}
+    theirs = [alice.post("/tasks", json={"title": "milk", **due}).get_json()["task"]]
+    theirs.append(alice.post("/tasks", json={"title": "gone", **due}).get_json()["task"])
+    alice.delete(f"/tasks/{theirs[1]['taskId']}")
+    mine = bob.post("/tasks", json={"title": "bob's", **due}).get_json()["task"]
+
+    for query in (
+        {"dueBefore": "2031-01-01T00:00:00Z"},
+        {"dueAfter": "2000-01-01T00:00:00Z", "status": "pending"},
+        {"q": "milk"},
+        {"priority": "high", "category": "c", "tag": "t"},
+    ):
+        listed = bob.get("/tasks", query_string=query).get_json()["tasks"]
+        assert {task["taskId"] for task in listed} <= {mine["taskId"]}, query
+
+    feed = bob.get("/tasks/changes").get_json()
+    assert [task["taskId"] for task in feed["tasks"]] == [mine["taskId"]]
+    assert feed["deleted"] == []
+    # Alice's sync token is refused to Bob: it never reads Alice's changes, nor Bob's from it.
+    token = alice.get("/tasks/changes").get_json()["syncToken"]
+    refused = bob.get("/tasks/changes", query_string={"since": token})
+    assert refused.status_code == 400
+    assert list(refused.get_json()["details"]) == ["since"]
+
+
+@pytest.mark.parametrize("sub", ["idempotency#alice", "idem#alice", "task#alice", "alice#"])
+def test_a_sub_that_looks_like_another_partition_owns_only_its_own(as_user, sub):
+    """Partition keys name their kind: task#<sub> and idem#<sub>, whatever the sub holds."""
+    alice, other = as_user("alice"), as_user(sub)
+    key = {"Idempotency-Key": "k-1"}
+    first = alice.post("/tasks", json={"title": "Alice's"}, headers=key).get_json()["task"]
+
+    assert other.get("/tasks").get_json()["tasks"] == []
+    assert other.get("/tasks/changes").get_json()["tasks"] == []
+    assert other.get(f"/tasks/{first['taskId']}").status_code == 404
+    assert other.delete(f"/tasks/{first['taskId']}").status_code == 404
+    # The same key is the other caller's own: a new task, not a replay of Alice's.
+    theirs = other.post("/tasks", json={"title": "Alice's"}, headers=key)
+    assert theirs.status_code == 201 and "Idempotent-Replayed" not in theirs.headers
+    assert theirs.get_json()["task"]["taskId"] != first["taskId"]
+    replay = alice.post("/tasks", json={"title": "Alice's"}, headers=key)
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.get_json()["task"] == first
+    assert [task["taskId"] for task in alice.get("/tasks").get_json()["tasks"]] == [first["taskId"]]
+
+
 def _bad_tokens(keys):
     now = int(time.time())
     return {

@@ -6,6 +6,7 @@ from openapi_spec_validator import validate
 OPERATIONS = {
     ("/tasks", "post"): {201, 400, 401, 413, 422, 503},
     ("/tasks", "get"): {200, 400, 401, 503},
+    ("/tasks/changes", "get"): {200, 400, 401, 410, 503},
     ("/tasks/{task_id}", "get"): {200, 304, 401, 404, 503},
     ("/tasks/{task_id}", "put"): {200, 400, 401, 404, 412, 413, 503},
     ("/tasks/{task_id}", "patch"): {200, 400, 401, 404, 412, 413, 503},
@@ -47,6 +48,31 @@ def test_every_operation_documents_its_answers_with_examples(spec, path, method)
             assert content["schema"] == {"$ref": "#/components/schemas/Error"}
     if "requestBody" in operation:
         assert "example" in operation["requestBody"]["content"]["application/json"]
+
+
+@pytest.mark.parametrize("path", ["/tasks", "/tasks/changes"])
+def test_every_query_parameter_is_described(spec, path):
+    parameters = {p["name"]: p for p in spec["paths"][path]["get"]["parameters"]}
+
+    expected = (
+        {"limit", "since"}
+        if path == "/tasks/changes"
+        else {
+            "limit",
+            "cursor",
+            "status",
+            "dueAfter",
+            "dueBefore",
+            "priority",
+            "category",
+            "tag",
+            "q",
+        }
+    )
+    assert set(parameters) == expected
+    for name, parameter in parameters.items():
+        assert parameter["description"], name
+        assert parameter["in"] == "query" and parameter["required"] is False
 
 
 def test_headers_are_documented(spec):
