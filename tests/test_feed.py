@@ -238,8 +238,8 @@ def test_a_feed_call_is_one_bounded_consistent_query_of_the_changes_index(client
 
 @pytest.fixture
 def settling_app(dynamodb_local):
-    """On DynamoDB Local, with a settle period short enough to outwait in a test."""
-    app = make_app(dynamodb_local, SYNC_SETTLE_SECONDS=2)
+    """On DynamoDB Local, with a settle period short enough for a test (writes stall 1.5 s)."""
+    app = make_app(dynamodb_local, SYNC_SETTLE_SECONDS=4)
     yield app
     drop_table(app)
 
@@ -260,11 +260,12 @@ def test_concurrent_writers_and_stalled_writes_while_a_client_syncs(
     def stamp_then_stall():
         moment = real_now()
         if request.headers.get("X-Test-Stall"):
-            time.sleep(1.5)  # stamped, not yet sent: within the 2 s settle period
+            time.sleep(1.5)  # stamped, not yet sent: within the 4 s settle period
         return moment
 
     monkeypatch.setattr("taskapp.store.tasks.now", stamp_then_stall)
     journal = []  # (when the write returned, taskId, version or None once deleted)
+    deleting = set()  # asked to be deleted: the tombstone may be read before the answer is
 
     with AppServer(settling_app) as server:
 
@@ -291,34 +292,35 @@ def test_concurrent_writers_and_stalled_writes_while_a_client_syncs(
                     write("PATCH", f"/tasks/{task_id}", {"title": f"edit {step}"}, headers)
                 else:
                     task_id = mine.pop(rng.randrange(len(mine)))
+                    deleting.add(task_id)
                     write("DELETE", f"/tasks/{task_id}", None, headers)
 
         def holds_every_write_returned_before(moment):
             """The copy holds each write that returned before ``moment``, or a later one."""
-            latest, deleted = {}, set()
+            latest = {}
             for returned, task_id, version in sorted(journal):
                 if returned < moment:
                     latest[task_id] = version
-                if version is None:
-                    deleted.add(task_id)
             for task_id, version in latest.items():
                 held = replica.tasks.get(task_id)
                 if version is None:
                     assert held is None, f"{task_id} was deleted but is still held"
-                elif task_id not in deleted:
+                elif task_id not in deleting:
                     assert held is not None and held["version"] >= version, task_id
 
         replica = Replica(get)
         threads = [threading.Thread(target=writer, args=(seed,)) for seed in range(4)]
         for thread in threads:
             thread.start()
-        while any(thread.is_alive() for thread in threads):
-            replica.sync(limit=limit)
-            if limit == 100:
-                holds_every_write_returned_before(replica.last_call_began)
-            time.sleep(0.05)
-        for thread in threads:
-            thread.join()
+        try:
+            while any(thread.is_alive() for thread in threads):
+                replica.sync(limit=limit)
+                if limit == 100:
+                    holds_every_write_returned_before(replica.last_call_began)
+                time.sleep(0.05)
+        finally:
+            for thread in threads:  # the server must outlive the writers, even on a failure
+                thread.join()
         replica.sync(limit=limit)
 
         assert len(journal) == 100  # every write succeeded

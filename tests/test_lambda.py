@@ -107,6 +107,26 @@ def test_every_endpoint_through_the_handler(invoke):
     assert invoke("GET", path)["statusCode"] == 404
 
 
+def test_views_and_the_change_feed_through_the_handler(invoke):
+    due = {"title": "Milk", "dueDate": "2030-01-31T17:00:00+01:00", "tags": ["errands"]}
+    task = body_of(invoke("POST", "/tasks", body=due))["task"]
+    invoke("POST", "/tasks", body={"title": "Undated"})
+
+    # An offset's "+" arrives percent-encoded in the query, as browsers and curl send it.
+    today = "dueAfter=2030-01-31T00:00:00%2B01:00&dueBefore=2030-02-01T00:00:00%2B01:00"
+    assert body_of(invoke("GET", "/tasks", query=today))["tasks"] == [task]
+    assert body_of(invoke("GET", "/tasks", query="q=MILK&tag=errands"))["tasks"] == [task]
+    bad = invoke("GET", "/tasks", query="dueBefore=2030-01-31")
+    assert bad["statusCode"] == 400 and list(body_of(bad)["details"]) == ["dueBefore"]
+
+    first = body_of(invoke("GET", "/tasks/changes", query="limit=500"))
+    assert {t["taskId"] for t in first["tasks"]} >= {task["taskId"]}
+    invoke("DELETE", f"/tasks/{task['taskId']}")
+    since = body_of(invoke("GET", "/tasks/changes", query=f"since={first['syncToken']}"))
+    assert task["taskId"] in [entry["taskId"] for entry in since["deleted"]]
+    assert task["taskId"] not in [t["taskId"] for t in since["tasks"]]
+
+
 def test_base64_encoded_body_is_read_and_json_is_answered_as_text(invoke):
     # With binary support on, API Gateway hands every body over base64-encoded.
     response = invoke("POST", "/tasks", body='{"title": "Encoded"}', base64_body=True)

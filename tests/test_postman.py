@@ -27,5 +27,8 @@ def test_the_postman_collection_passes(tmp_path):
     assert stats["assertions"]["failed"] == 0
     collection = json.loads(COLLECTION.read_text())
     requests = [item for folder in collection["item"] for item in folder["item"]]
-    assert stats["requests"]["total"] == len(requests)
+    # Every item ran; stats["requests"] also counts the pm.sendRequest calls of scripts (the
+    # pages they follow, the clean-up), which depend on what the server already holds.
+    assert stats["items"]["total"] == len(requests)
+    assert stats["requests"]["total"] >= len(requests)
     assert stats["assertions"]["total"] >= 2 * len(requests)

@@ -256,4 +256,7 @@ def test_a_deleted_task_is_gone_for_every_single_task_call(client):
         client.patch(path, json={"title": "back"}, headers={"If-Match": '"1"'}).status_code == 404
     )
     assert client.put(path, json={"title": "back"}).status_code == 404
+    # Changes that move index keys meet the condition first: still a 404, never a 400 or 500.
+    assert client.patch(path, json={"status": "completed"}).status_code == 404
+    assert client.patch(path, json={"dueDate": "2030-01-01T00:00:00Z"}).status_code == 404
     assert client.delete(path, headers={"If-Match": '"2"'}).status_code == 404
