@@ -145,6 +145,16 @@ def test_due_bounds_take_offsets_and_keep_ties_in_creation_order(client):
         assert [task["taskId"] for task in listed] == [*ids, later]
 
 
+def test_an_empty_due_range_is_an_empty_list(client, meter):
+    create(client, dueDate="2030-01-01T00:00:00Z")
+    moment = "2030-01-01T00:00:00Z"
+
+    body = client.get("/tasks", query_string={"dueAfter": moment, "dueBefore": moment}).get_json()
+
+    assert body == {"tasks": [], "count": 0, "nextCursor": None}
+    assert meter.operations == ["PutItem"]  # the create; the empty range reads nothing
+
+
 def test_a_narrowing_filter_reads_at_most_ten_times_the_limit(client, meter):
     for i in range(25):
         create(client, title=f"plain {i}")

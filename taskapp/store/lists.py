@@ -85,7 +85,7 @@ def list_tasks(owner: str, limit: int, filters: ListFilters, after: Position | N
     else:
         ranges = [_status_range(partition, status, after) for status in statuses]
         order = {"key": _newest_order, "reverse": True}
-    sources = [_read(query, budget, first_page) for query in ranges]
+    sources = [_read(query, budget, first_page) for query in ranges if query is not None]
     with translated_errors():
         return _page(heapq.merge(*sources, **order), limit, filters)
 
@@ -167,9 +167,10 @@ def _due_range(partition, status, filters, after):
         low = DECIMAL.add(due_position(after.due, after.task_id), DUE_STEP)
     high = due_milliseconds(filters.due_before) if filters.due_before else NO_DUE
     # dueBefore is exclusive: the last key below it is one step under it.
-    condition = Task.due_key.between(
-        DECIMAL.add(base, low), DECIMAL.subtract(DECIMAL.add(base, high), DUE_STEP)
-    )
+    lowest, highest = DECIMAL.add(base, low), DECIMAL.subtract(DECIMAL.add(base, high), DUE_STEP)
+    if lowest > highest:
+        return None  # an empty range (dueAfter = dueBefore, or a cursor past the end)
+    condition = Task.due_key.between(lowest, highest)
 
     def query(limit, start):
         return Task.due_index.query(
