@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint format bench clean token
+.PHONY: install run test lint format bench clean token migrate
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -25,6 +25,11 @@ test: install lint
 	@# The browser test drives Debian's Chromium (no browser download).
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(BIN)/pytest
+
+# Copy an earlier release's table FROM into a new table TO (README: Upgrading a deployed stage),
+# on make run's DynamoDB Local unless DYNAMODB_ENDPOINT names one.
+migrate: install
+	$(BIN)/python tools/run_local.py migrate $(FROM) $(TO)
 
 # A bearer token for user NAME, signed by the local development key (AUTH_MODE=none only).
 token: $(VENV)/.installed

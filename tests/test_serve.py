@@ -1,5 +1,8 @@
 """`make run` for real: DynamoDB Local, `flask create-table` and `flask run` over HTTP."""
 
+import os
+import subprocess
+import sys
 import uuid
 
 import boto3
@@ -7,7 +10,7 @@ import pytest
 
 from tests.servers import LocalRun as Server
 from tests.servers import call
-from tools.dynamodb_local import port_is_open
+from tools.dynamodb_local import ROOT, port_is_open
 
 
 def test_tasks_survive_a_restart(tmp_path):
@@ -48,3 +51,31 @@ def test_errors_over_http_are_json(tmp_path, dynamodb_local, path):
 
     assert status == 404
     assert "error" in body
+
+
+def test_an_earlier_releases_table_is_refused_then_migrated(tmp_path, dynamodb_local):
+    """`make run` refuses a table with an earlier release's indexes; `make migrate` moves it."""
+    from tests.test_migrate import create_old_table, old_items, put_items
+
+    old, new = (f"taskapp-old-{uuid.uuid4().hex[:8]}", f"taskapp-new-{uuid.uuid4().hex[:8]}")
+    dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_local, region_name="us-east-1")
+    create_old_table(dynamodb, old)
+    put_items(dynamodb, old, old_items())
+    env = {**os.environ, "DYNAMODB_ENDPOINT": dynamodb_local, "TABLE_NAME": old}
+    script = [sys.executable, str(ROOT / "tools" / "run_local.py")]
+
+    refused = subprocess.run(script, env=env, capture_output=True, text=True, timeout=120)
+    migrated = subprocess.run(
+        [*script, "migrate", old, new], env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert refused.returncode != 0
+    assert f"Table {old} lacks the indexes changes-index, due-index" in refused.stderr
+    assert "migrate-table" in refused.stderr
+    assert migrated.returncode == 0, migrated.stderr
+    assert f"8 tasks and 2 idempotency records are in {new}" in migrated.stdout
+    with Server(tmp_path, DYNAMODB_ENDPOINT=dynamodb_local, TABLE_NAME=new) as server:
+        status, body = call(server.base, "GET", "/tasks?limit=100")
+    assert status == 200 and body["count"] > 0
+    for table in (old, new):
+        dynamodb.delete_table(TableName=table)

@@ -3,6 +3,9 @@
 Starts DynamoDB Local with its data in .dynamodb/ (so tasks survive a restart) unless
 DYNAMODB_ENDPOINT names a DynamoDB already, creates the table if it is missing, then runs
 `flask run` until interrupted, and stops what it started.
+
+`make migrate FROM=OLD TO=NEW` (`run_local.py migrate OLD NEW`): the same database, and
+`flask migrate-table --from OLD --to NEW` instead of the server.
 """
 
 import os
@@ -15,8 +18,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tools.dynamodb_local import ROOT, DynamoDBLocal  # noqa: E402
 
 
-def main():
+def main(args):
     env = dict(os.environ)
+    if args[:1] == ["migrate"]:
+        source, target = args[1:3]
+        env["TABLE_NAME"] = target
     env.setdefault("TABLE_NAME", "taskapp-local")
     env.setdefault("FLASK_APP", "wsgi")
     database = None
@@ -33,6 +39,9 @@ def main():
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     flask = [sys.executable, "-m", "flask"]
     try:
+        if args[:1] == ["migrate"]:
+            command = [*flask, "migrate-table", "--from", source, "--to", target]
+            return subprocess.run(command, env=env, cwd=ROOT).returncode
         subprocess.run([*flask, "create-table"], env=env, check=True, cwd=ROOT)
         port = env.get("PORT", "5000")
         server = subprocess.Popen(
@@ -53,4 +62,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
