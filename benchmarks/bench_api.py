@@ -25,8 +25,6 @@ import os
 import statistics
 import sys
 import time
-from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -88,60 +86,6 @@ def build_app(endpoint, table):
     with app.app_context():
         store.ensure_table()
     return app
-
-
-@dataclass
-class Call:
-    operation: str
-    units: dict  # "table" and each index's name: the capacity units it consumed
-    total: float
-    items_read: int
-
-
-@dataclass
-class CapacityLog:
-    """Every DynamoDB call's consumed capacity, the table's and each index's apart.
-
-    Asks for ReturnConsumedCapacity=INDEXES on each call that takes it, through the botocore
-    client behind the models, as tools/meter.py hooks in.
-    """
-
-    calls: list = field(default_factory=list)
-
-    def __enter__(self):
-        events = self._events()
-        events.register("before-parameter-build.dynamodb", self._ask, unique_id="bench-units-in")
-        events.register("after-call.dynamodb", self._record, unique_id="bench-units-out")
-        return self
-
-    def __exit__(self, *exc):
-        events = self._events()
-        events.unregister("before-parameter-build.dynamodb", unique_id="bench-units-in")
-        events.unregister("after-call.dynamodb", unique_id="bench-units-out")
-
-    def reset(self):
-        self.calls.clear()
-
-    @staticmethod
-    def _events():
-        return Task._get_connection().connection.client.meta.events
-
-    @staticmethod
-    def _ask(params, model, **_):
-        if model.input_shape is not None and "ReturnConsumedCapacity" in model.input_shape.members:
-            params["ReturnConsumedCapacity"] = "INDEXES"
-
-    def _record(self, parsed, model, **_):
-        consumed = parsed.get("ConsumedCapacity") or []
-        # Transactions and batches answer one entry per table, the others a single entry.
-        entries = consumed if isinstance(consumed, list) else [consumed]
-        units = defaultdict(float)
-        for entry in entries:
-            units["table"] += entry.get("Table", {}).get("CapacityUnits", 0.0)
-            for name, index in entry.get("LocalSecondaryIndexes", {}).items():
-                units[name] += index.get("CapacityUnits", 0.0)
-        total = sum(entry.get("CapacityUnits", 0.0) for entry in entries)
-        self.calls.append(Call(model.name, dict(units), total, parsed.get("ScannedCount", 0)))
 
 
 def seed(owner, count):
@@ -247,13 +191,13 @@ def write_units(client, log):
             task_id = prepare() if prepare else None
             log.reset()
             succeeded(write(task_id), name)
-            samples.append(list(log.calls))
+            samples.append(list(log.requests))
         requests = ", ".join(call.operation for call in samples[0])
         parts = {
             part: statistics.median(sum(c.units.get(part, 0.0) for c in calls) for calls in samples)
             for part in ("table", *INDEXES)
         }
-        total = statistics.median(sum(c.total for c in calls) for calls in samples)
+        total = statistics.median(sum(c.capacity or 0 for c in calls) for calls in samples)
         rows.append((name, requests, parts, total))
     return rows
 
@@ -281,8 +225,8 @@ def read_cost(client, log, url, returned):
         log.reset()
         times = timed(lambda: succeeded(client.get(url), url), SAMPLES)
         medians.append(statistics.median(times))
-        units.append(sum(call.total for call in log.calls) / SAMPLES)
-        items.append(sum(call.items_read for call in log.calls) / SAMPLES)
+        units.append(log.capacity / SAMPLES)
+        items.append(sum(call.items_read for call in log.requests) / SAMPLES)
     return statistics.median(medians), statistics.median(units), statistics.median(items), count
 
 
@@ -374,7 +318,7 @@ def main():
         with DynamoDBMeter() as meter:
             rows = operation_figures(client, meter)
         print_operations(rows)
-        with CapacityLog() as log:
+        with DynamoDBMeter(indexes=True) as log:
             print_write_units(write_units(client, log))
 
         owner = app.config["LOCAL_OWNER"]
@@ -388,7 +332,7 @@ def main():
             last_write = time.monotonic()
             seconds = time.perf_counter() - started
             print(f"\nseeded {size:,} tasks and {tombstones[size]:,} tombstones in {seconds:.1f} s")
-            with CapacityLog() as log:
+            with DynamoDBMeter(indexes=True) as log:
                 costs[size] = list_costs(app.test_client(), log, views)
         # A sync token resumes `settle` seconds back, so a sync within that time of the last
         # write (the tombstones) would read it again: measure "nothing new" once it has passed.
@@ -398,7 +342,7 @@ def main():
             time.sleep(wait)
         for size in SIZES:
             app = build_app(database.endpoint, f"taskapp-bench-{size}")
-            with CapacityLog() as log:
+            with DynamoDBMeter(indexes=True) as log:
                 costs[size] |= feed_costs(app.test_client(), log)
         print_read_costs(costs, tombstones)
 

@@ -59,10 +59,8 @@ class Config:
         self.CORS_ORIGINS = "*" if origins.strip() == "*" else _split(origins)
 
     def validate(self):
-        if self.SYNC_SETTLE_SECONDS <= 0 or self.SYNC_RETENTION_SECONDS <= self.SYNC_SETTLE_SECONDS:
-            raise ConfigError(
-                "SYNC_SETTLE_SECONDS must be above 0 and below SYNC_RETENTION_SECONDS."
-            )
+        if self.SYNC_SETTLE_SECONDS <= 0 or self.SYNC_RETENTION_SECONDS <= 0:
+            raise ConfigError("SYNC_SETTLE_SECONDS and SYNC_RETENTION_SECONDS must be above 0.")
         if not self.TABLE_NAME:
             raise ConfigError(
                 "TABLE_NAME is not set: it must name the stage's DynamoDB table "

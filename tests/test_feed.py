@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from flask import request
+from moto import mock_aws
 
 from taskapp.cursors import SyncToken
 from taskapp.models import Task, format_timestamp, task_partition
@@ -326,3 +327,20 @@ def test_concurrent_writers_and_stalled_writes_while_a_client_syncs(
         assert len(journal) == 100  # every write succeeded
         assert replica.tasks == server_tasks(get)
         assert len(replica.calls) > 3
+
+
+def test_a_token_expires_when_the_retention_has_passed():
+    """A short retention (2 s) shortens the settle period too, so tokens live until then."""
+    with mock_aws():
+        client = make_app(None, SYNC_RETENTION_SECONDS=2).test_client()
+        create(client)
+        token = client.get("/tasks/changes").get_json()["syncToken"]
+        again = client.get(f"/tasks/changes?since={token}")
+        assert again.status_code == 200
+
+        time.sleep(2.1)
+        expired = client.get(f"/tasks/changes?since={again.get_json()['syncToken']}")
+
+        assert expired.status_code == 410
+        assert error_of(expired) == "Sync token expired; sync again from the start"
+        assert client.get("/tasks/changes").status_code == 200  # starting again works

@@ -59,7 +59,9 @@ class Settings:
 
 def configure(config) -> None:
     Settings.retention = timedelta(seconds=config["SYNC_RETENTION_SECONDS"])
-    Settings.settle = timedelta(seconds=config["SYNC_SETTLE_SECONDS"])
+    # A token resumes `settle` back and lives until its position is `retention` old: a short
+    # retention (in a test, say) shortens the settle period so that tokens live at all.
+    Settings.settle = min(timedelta(seconds=config["SYNC_SETTLE_SECONDS"]), Settings.retention / 2)
 
 
 def now() -> datetime:
