@@ -1,0 +1,234 @@
+"""The deployer's IAM policies (deploy/): what they may touch, and the evaluator that checks them.
+
+tests/test_deploy_cycle.py records every AWS call of a real deploy cycle and checks that
+deploy/deployer-policy.json allows each of them and nothing more; this module pins the
+policy's shape, the GitHub OIDC trust policy's conditions, and the evaluator itself.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tools.iam_policy import Request, allows, matches, pass_role, required, unneeded
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICY = json.loads((ROOT / "deploy" / "deployer-policy.json").read_text())
+TRUST = json.loads((ROOT / "deploy" / "github-oidc-trust.json").read_text())
+REPOSITORY = "your-org/taskapp"  # a placeholder the README says to replace
+OIDC = "token.actions.githubusercontent.com"
+PROJECT = "taskapp"
+# Statements that AWS allows no narrower Resource for, each explained in the README.
+ACCOUNT_WIDE = {"FunctionMetrics": ["cloudwatch:GetMetricStatistics"]}
+
+
+def listed(value):
+    return value if isinstance(value, list) else [value]
+
+
+def test_every_statement_allows_named_actions_only():
+    sids = [statement["Sid"] for statement in POLICY["Statement"]]
+    assert len(sids) == len(set(sids))
+    for statement in POLICY["Statement"]:
+        assert statement["Effect"] == "Allow"
+        assert set(statement) <= {"Sid", "Effect", "Action", "Resource", "Condition"}
+        for action in listed(statement["Action"]):
+            service, name = action.split(":")
+            assert "*" not in name and "?" not in name, action
+
+
+def test_star_resources_only_where_aws_allows_nothing_narrower():
+    for statement in POLICY["Statement"]:
+        if "*" in listed(statement["Resource"]):
+            assert listed(statement["Action"]) == ACCOUNT_WIDE[statement["Sid"]]
+        else:
+            assert statement["Sid"] not in ACCOUNT_WIDE
+
+
+def test_resources_name_this_project():
+    """Every resource pattern names the project, except API Gateway's (its ARNs carry ids, not
+    names), its execution logs (named by API id) and the lookup of a function's schedules."""
+    by_id = {
+        "arn:aws:apigateway:",
+        "arn:aws:logs:us-east-1:*:log-group:API-Gateway-Execution-Logs_*",
+        "arn:aws:events:us-east-1:*:rule/*",
+    }
+    for statement in POLICY["Statement"]:
+        for resource in listed(statement["Resource"]):
+            if resource == "*" or any(resource.startswith(prefix) for prefix in by_id):
+                continue
+            assert f":{PROJECT}-" in resource or f"/{PROJECT}-" in resource, resource
+
+
+def test_regional_resources_are_in_the_stages_region():
+    region = json.loads((ROOT / "zappa_settings.json").read_text())["common"]["aws_region"]
+    for statement in POLICY["Statement"]:
+        for resource in listed(statement["Resource"]):
+            if resource != "*" and not resource.startswith(("arn:aws:iam:", "arn:aws:s3:")):
+                assert resource.split(":")[3] == region, resource
+
+
+def test_iam_only_on_the_projects_roles_and_passrole_only_to_its_services():
+    role = f"arn:aws:iam::*:role/{PROJECT}-*-ZappaLambdaExecutionRole"
+    for statement in POLICY["Statement"]:
+        actions = listed(statement["Action"])
+        if any(action.startswith("iam:") for action in actions):
+            assert listed(statement["Resource"]) == [role]
+            assert all(action.startswith("iam:") for action in actions)
+        if "iam:PassRole" in actions:
+            assert actions == ["iam:PassRole"]
+            passed = statement["Condition"]["StringEquals"]["iam:PassedToService"]
+            # Lambda runs as the role; API Gateway's integrations and EventBridge's keep-warm
+            # rule are given it by Zappa (Integration.Credentials, PutRule's RoleArn).
+            assert set(passed) <= {
+                "lambda.amazonaws.com",
+                "apigateway.amazonaws.com",
+                "events.amazonaws.com",
+            }
+    assert not allows(POLICY, pass_role(role.replace("*", "dev", 1), "ec2.amazonaws.com"))
+    other = "arn:aws:iam::123456789012:role/admin"
+    assert not allows(POLICY, pass_role(other, "lambda.amazonaws.com"))
+    assert not allows(POLICY, Request("iam:PutRolePolicy", other))
+
+
+@pytest.mark.parametrize(
+    "action, resource",
+    [
+        ("lambda:UpdateFunctionCode", "arn:aws:lambda:us-east-1:123456789012:function:billing"),
+        ("dynamodb:DeleteTable", "arn:aws:dynamodb:us-east-1:123456789012:table/taskapp-prod"),
+        ("dynamodb:DescribeTable", "arn:aws:dynamodb:us-east-1:123456789012:table/orders"),
+        ("s3:PutObject", "arn:aws:s3:::someone-elses-bucket/key"),
+        ("logs:DeleteLogGroup", "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/x"),
+        ("cloudformation:DeleteStack", "arn:aws:cloudformation:us-east-1:1:stack/other/id"),
+        ("events:PutRule", "arn:aws:events:us-east-1:123456789012:rule/other-rule"),
+        ("iam:CreateUser", "arn:aws:iam::123456789012:user/someone"),
+        ("lambda:GetFunction", "arn:aws:lambda:eu-west-1:123456789012:function:taskapp-dev"),
+    ],
+)
+def test_the_policy_refuses_what_is_not_this_projects(action, resource):
+    assert not allows(POLICY, Request(action, resource))
+
+
+def test_the_trust_policy_admits_this_repositorys_environments_only():
+    (statement,) = TRUST["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Principal"]["Federated"].endswith(f":oidc-provider/{OIDC}")
+    assert set(statement["Condition"]) == {"StringEquals"}  # no wildcards in a subject
+    conditions = statement["Condition"]["StringEquals"]
+    assert conditions[f"{OIDC}:aud"] == "sts.amazonaws.com"
+    subjects = listed(conditions[f"{OIDC}:sub"])
+    stages = {"dev", "staging", "prod"}
+    assert sorted(subjects) == sorted(f"repo:{REPOSITORY}:environment:{s}" for s in stages)
+    assert stages == set(json.loads((ROOT / "zappa_settings.json").read_text())) - {"common"}
+    # The environments named are the ones the deploy jobs run in.
+    workflows = ROOT / ".github" / "workflows"
+    deployed = {
+        job["with"]["stage"]
+        for path in workflows.glob("*.yml")
+        for job in yaml.safe_load(path.read_text())["jobs"].values()
+        if job.get("uses") == "./.github/workflows/deploy.yml"
+    }
+    assert deployed == stages
+
+
+# The evaluator: a test that trusts it must be able to fail.
+
+
+def test_wildcards_match_as_iam_does():
+    assert matches(
+        "arn:aws:lambda:*:*:function:taskapp-*", "arn:aws:lambda:us-east-1:1:function:taskapp-dev:3"
+    )
+    assert matches(
+        "arn:aws:s3:::taskapp-deployments-*/*", "arn:aws:s3:::taskapp-deployments-dev/a/b.zip"
+    )
+    assert matches("arn:aws:s3:::bucket-?", "arn:aws:s3:::bucket-1")
+    assert not matches("arn:aws:s3:::bucket-?", "arn:aws:s3:::bucket-12")
+    assert not matches("arn:aws:s3:::taskapp-*", "arn:aws:s3:::other-taskapp-x")
+    assert not matches("table/taskapp-dev", "table/taskapp-dev/index/due-index")
+    assert not matches("arn:aws:s3:::Bucket", "arn:aws:s3:::bucket")
+    assert matches("lambda:getfunction", "lambda:GetFunction", case_sensitive=False)
+
+
+def test_conditions_must_hold():
+    policy = {
+        "Statement": [
+            {
+                "Sid": "Pass",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": "arn:aws:iam::*:role/r",
+                "Condition": {"StringEquals": {"iam:PassedToService": ["lambda.amazonaws.com"]}},
+            }
+        ]
+    }
+    role = "arn:aws:iam::1:role/r"
+    assert allows(policy, pass_role(role, "lambda.amazonaws.com"))
+    assert not allows(policy, pass_role(role, "ec2.amazonaws.com"))
+    assert not allows(policy, Request("iam:PassRole", role))  # no context: no match
+
+
+def test_unneeded_names_every_spare_action_resource_and_value():
+    policy = {
+        "Statement": [
+            {
+                "Sid": "Used",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:DeleteObject"],
+                "Resource": ["arn:aws:s3:::a/*", "arn:aws:s3:::b/*"],
+            },
+            {"Sid": "Spare", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"},
+        ]
+    }
+    requests = [Request("s3:GetObject", "arn:aws:s3:::a/key")]
+    assert unneeded(policy, requests) == [
+        ("Used", "s3:DeleteObject"),
+        ("Used", "arn:aws:s3:::b/*"),
+        ("Spare", "the whole statement"),
+    ]
+
+
+def test_recorded_calls_map_to_actions_and_arns():
+    calls = [
+        {
+            "service": "apigateway",
+            "operation": "UpdateStage",
+            "method": "PATCH",
+            "uri": "/restapis/abc/stages/dev",
+            "region": "us-east-1",
+            "params": {"restApiId": "abc", "stageName": "dev"},
+        },
+        {
+            "service": "s3",
+            "operation": "HeadBucket",
+            "method": "HEAD",
+            "uri": "/",
+            "region": "us-east-1",
+            "params": {"Bucket": "taskapp-deployments-dev"},
+        },
+        {
+            "service": "lambda",
+            "operation": "CreateFunction",
+            "method": "POST",
+            "uri": "/2015-03-31/functions",
+            "region": "us-east-1",
+            "params": {"FunctionName": "taskapp-dev", "Role": "arn:aws:iam::1:role/r"},
+        },
+        {
+            "service": "sts",
+            "operation": "GetCallerIdentity",
+            "method": "POST",
+            "uri": "/",
+            "region": "us-east-1",
+            "params": {},
+        },
+    ]
+    assert [(r.action, r.resource) for r in required(calls, "1")] == [
+        ("apigateway:PATCH", "arn:aws:apigateway:us-east-1::/restapis/abc/stages/dev"),
+        ("s3:ListBucket", "arn:aws:s3:::taskapp-deployments-dev"),
+        ("lambda:CreateFunction", "arn:aws:lambda:us-east-1:1:function:taskapp-dev"),
+        ("iam:PassRole", "arn:aws:iam::1:role/r"),
+    ]
+    with pytest.raises(KeyError, match="no IAM mapping"):
+        required([{**calls[0], "service": "sns", "operation": "Publish"}], "1")
