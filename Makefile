@@ -59,7 +59,7 @@ STAGE ?= dev
 DEPLOY_VENV ?= .venv-deploy
 ZAPPA := VIRTUAL_ENV=$(CURDIR)/$(DEPLOY_VENV) PATH=$(CURDIR)/$(DEPLOY_VENV)/bin:$$PATH zappa
 
-.PHONY: deploy-env package deploy update status tail undeploy
+.PHONY: deploy-env package deploy update status tail undeploy rollback
 
 deploy-env: $(DEPLOY_VENV)/.installed
 
@@ -86,3 +86,9 @@ tail: $(DEPLOY_VENV)/.installed
 
 undeploy: $(DEPLOY_VENV)/.installed
 	$(ZAPPA) undeploy $(STAGE) --remove-logs
+
+# Zappa's rollback: the code of the version before the last deploy or update, published as a
+# new version. It does not undo the table's contents, the function's configuration (memory,
+# environment), the API and its limits, or the role's policy.
+rollback: $(DEPLOY_VENV)/.installed
+	$(ZAPPA) rollback $(STAGE) -n 1

@@ -1,15 +1,20 @@
 """The real `zappa` CLI, deploy to undeploy, against moto's server on loopback.
 
 Everything asserted is read back from the AWS APIs, as a person would check the console.
+Every AWS call the zappa processes make (the callbacks' included) is recorded by
+tools/aws_calls.py, and the deployer's policy (deploy/deployer-policy.json) must allow each
+of them and hold no statement that none of them needs.
 """
 
 import json
+import shutil
 import sys
 import time
 
 import boto3
 import pytest
 
+from tools import aws_calls, iam_policy
 from tools.dynamodb_local import ROOT
 from tools.zappa_offline import MotoServer, Zappa
 
@@ -17,6 +22,18 @@ STAGE = "dev"
 FUNCTION = f"taskapp-{STAGE}"
 SETTINGS = json.loads((ROOT / "zappa_settings.json").read_text())
 STAGE_SETTINGS = SETTINGS["common"] | SETTINGS[STAGE]
+DEPLOYER_POLICY = ROOT / "deploy" / "deployer-policy.json"
+ACCOUNT = "123456789012"  # moto's
+# A call that only this command makes (operation, text in its parameters): proof that each
+# command's calls were recorded.
+COMMAND_CALLS = {
+    "deploy": ("CreateFunction", ""),
+    "update": ("UpdateStack", ""),
+    "status": ("GetMetricStatistics", ""),
+    "tail": ("FilterLogEvents", ""),
+    "rollback": ("GetFunction", "function:taskapp-dev:"),
+    "undeploy": ("DeleteFunction", ""),
+}
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +43,22 @@ def aws(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def zappa(aws, tmp_path_factory):
-    return Zappa(aws, tmp_path_factory.mktemp("settings"), STAGE)
+def calls_file(tmp_path_factory):
+    return tmp_path_factory.mktemp("calls") / "calls.jsonl"
+
+
+@pytest.fixture(scope="module")
+def zappa(aws, tmp_path_factory, calls_file):
+    zappa = Zappa(aws, tmp_path_factory.mktemp("settings"), STAGE)
+    # prod's keep_warm schedule is part of what the deployer does: the cycle exercises it too.
+    settings = json.loads(zappa.settings.read_text())
+    settings[STAGE]["keep_warm"] = True
+    settings[STAGE]["keep_warm_expression"] = SETTINGS["prod"]["keep_warm_expression"]
+    zappa.settings.write_text(json.dumps(settings))
+    recorder = tmp_path_factory.mktemp("recorder")
+    shutil.copy(ROOT / "tools" / "aws_calls.py", recorder / "sitecustomize.py")
+    zappa.env = zappa.env | {"PYTHONPATH": str(recorder), "AWS_CALLS_FILE": str(calls_file)}
+    return zappa
 
 
 def client(aws, service):
@@ -40,7 +71,7 @@ def client(aws, service):
     )
 
 
-def test_deploy_status_update_tail_undeploy(aws, zappa):
+def test_deploy_status_update_tail_rollback_undeploy(aws, zappa, calls_file):
     zappa("deploy")
     check_stage(aws)
 
@@ -58,11 +89,62 @@ def test_deploy_status_update_tail_undeploy(aws, zappa):
     tail, _ = zappa("tail", "--since", "5m", "--disable-keep-open", "--no-color")
     assert '"path": "/tasks"' in tail
 
+    # Rollback: the code of the version before the last update, published as a new version.
+    first, updated = published(lambda_)[-2:]
+    assert first["CodeSha256"] != updated["CodeSha256"]
+    zappa("rollback", "-n", "1")
+    latest = lambda_.get_function(FunctionName=FUNCTION)["Configuration"]
+    assert latest["CodeSha256"] == first["CodeSha256"]
+    assert published(lambda_)[-1]["CodeSha256"] == first["CodeSha256"]
+    check_stage(aws)
+    by_stack = stack_requests(aws)
+
     zappa("undeploy", "--yes", "--remove-logs")
     with pytest.raises(lambda_.exceptions.ResourceNotFoundException):
         lambda_.get_function(FunctionName=FUNCTION)
     # The table and its tasks outlive the code: undeploying never deletes data.
     assert client(aws, "dynamodb").describe_table(TableName="taskapp-dev")["Table"]
+
+    check_deployer_policy(aws_calls.read(calls_file), by_stack)
+
+
+def check_deployer_policy(calls, by_stack):
+    """Every recorded call is allowed by the deployer's policy, and each of its actions,
+    resources and conditions is needed by one of them."""
+    for command, (operation, text) in COMMAND_CALLS.items():
+        assert any(
+            call["operation"] == operation and text in json.dumps(call["params"]) for call in calls
+        ), command
+    requests = iam_policy.required(calls, ACCOUNT) + by_stack
+    policy = json.loads(DEPLOYER_POLICY.read_text())
+    denied = sorted(
+        {(r.why, r.action, r.resource) for r in requests if not iam_policy.allows(policy, r)}
+    )
+    assert not denied, "the deployer's policy denies:\n" + "\n".join(map(str, denied))
+    spare = iam_policy.unneeded(policy, requests)
+    assert not spare, "the deployer's policy allows what no call needs:\n" + "\n".join(
+        map(str, spare)
+    )
+
+
+def stack_requests(aws):
+    """What CloudFormation does with the deployer's rights for Zappa's stack: no call shows it."""
+    template = client(aws, "cloudformation").get_template(StackName=FUNCTION)["TemplateBody"]
+    template = json.loads(template) if isinstance(template, str) else template
+    apigateway = client(aws, "apigateway")
+    (api,) = [a for a in apigateway.get_rest_apis()["items"] if a["name"] == FUNCTION]
+    resources = apigateway.get_resources(restApiId=api["id"], embed=["methods"])["items"]
+    role = client(aws, "lambda").get_function_configuration(FunctionName=FUNCTION)["Role"]
+    return iam_policy.stack_requests(template, api["id"], resources, "us-east-1", role)
+
+
+def published(lambda_):
+    """The function's published versions, oldest first."""
+    versions = lambda_.list_versions_by_function(FunctionName=FUNCTION)["Versions"]
+    return sorted(
+        (version for version in versions if version["Version"] != "$LATEST"),
+        key=lambda version: int(version["Version"]),
+    )
 
 
 def check_stage(aws):

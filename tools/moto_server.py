@@ -5,10 +5,16 @@ Takes moto_server's arguments. Before the server starts it:
   each service's routes from this url map on the service's first request, and finds the
   handler by the operation's snake_case name);
 - selects moto's Lambda backend that needs no Docker engine (none runs here): an Invoke
-  answers without running the code, and no command of the deploy cycle invokes anyway.
+  answers without running the code, and no command of the deploy cycle invokes anyway;
+- makes GetFunction's Code.Location a URL that answers the version's zip, as AWS's presigned
+  URL does: moto's points at AWS itself, and `zappa rollback` downloads the previous version's
+  code from it. A small HTTP server on loopback, in this process, serves those URLs.
 """
 
 import json
+import secrets
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
 from moto.awslambda import urls
@@ -32,7 +38,51 @@ if not hasattr(LambdaResponse, "list_function_url_configs"):
     urls.url_paths[route] = LambdaResponse.dispatch
 default_user_config["lambda"] = {"use_docker": False}
 
+CODE = {}  # URL token: the function version whose zip it answers
+
+
+class CodeDownloads(BaseHTTPRequestHandler):
+    def do_GET(self):
+        function = CODE.get(self.path.strip("/"))
+        if function is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/zip")
+        self.send_header("Content-Length", str(len(function.code_bytes)))
+        self.end_headers()
+        self.wfile.write(function.code_bytes)
+
+    def log_message(self, *args):
+        pass
+
+
+def serve_code_downloads():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CodeDownloads)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def get_function(self):
+        name = unquote(self.path.rsplit("/", 1)[-1])
+        qualifier = self._get_param("Qualifier", None)
+        # AWS also takes "function:NAME:QUALIFIER", which `zappa rollback` sends.
+        if name.startswith("function:"):
+            name, _, qualifier = name.removeprefix("function:").partition(":")
+        function = self.backend.get_function(name, qualifier or None)
+        answer = function.get_code()
+        answer["Configuration"] = self._set_configuration_qualifier(
+            answer["Configuration"], name, qualifier or None
+        )
+        if answer.get("Code", {}).get("RepositoryType") == "S3":
+            token = secrets.token_hex(16)
+            CODE[token] = function
+            answer["Code"]["Location"] = f"http://127.0.0.1:{server.server_port}/{token}"
+        return json.dumps(answer)
+
+    LambdaResponse.get_function = get_function
+
+
 if __name__ == "__main__":
     from moto.server import main
 
+    serve_code_downloads()
     main()
