@@ -8,7 +8,6 @@ per call, and the cursor then names where reading stopped.
 """
 
 import heapq
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -86,19 +85,9 @@ def list_tasks(owner: str, limit: int, filters: ListFilters, after: Position | N
     else:
         ranges = [_status_range(partition, status, after) for status in statuses]
         order = {"key": _newest_order, "reverse": True}
-    ranges = [query for query in ranges if query is not None]
+    sources = [_read(query, budget, first_page) for query in ranges if query is not None]
     with translated_errors():
-        if len(ranges) < 2:
-            sources = [_read(query, budget, first_page) for query in ranges]
-            return _page(heapq.merge(*sources, **order), limit, filters)
-        # Two ranges merged: their first pages are read at the same time.
-        with ThreadPoolExecutor(len(ranges)) as pool:
-            firsts = [pool.submit(_fetch, query, min(first_page, budget), None) for query in ranges]
-            sources = [
-                _read(query, budget, first_page, first)
-                for query, first in zip(ranges, firsts, strict=True)
-            ]
-            return _page(heapq.merge(*sources, **order), limit, filters)
+        return _page(heapq.merge(*sources, **order), limit, filters)
 
 
 def _page(entries, limit, filters):
@@ -126,32 +115,27 @@ def _due_order(entry):
     return entry[0].due_pos
 
 
-def _read(query, budget, first_page, first=None):
+def _read(query, budget, first_page):
     """One index range in order, in pages growing from ``first_page``, at most ``budget`` items.
 
     Yields (task, False) for each item, then (last task, True) if the budget ran out first.
-    ``first`` is the first page being read already (a Future of _fetch), if it is.
     """
     start, size, left = None, first_page, budget
     while True:
-        tasks, start = first.result() if first else _fetch(query, min(size, left), start)
-        first = None
-        yield from ((task, False) for task in tasks)
-        left -= len(tasks)
+        page = query(min(size, left), start)
+        last = None
+        for task in page:
+            last = task
+            yield task, False
+        left -= page.total_count
+        start = page.last_evaluated_key
         if start is None:
             return
         if left <= 0:
-            if tasks:
-                yield tasks[-1], True
+            if last is not None:
+                yield last, True
             return
         size *= 2
-
-
-def _fetch(query, limit, start):
-    """One page of a range: its tasks, and the key to read on from (None at the end)."""
-    page = query(limit, start)
-    tasks = list(page)
-    return tasks, page.last_evaluated_key
 
 
 def _status_range(partition, status, after):
