@@ -140,23 +140,12 @@ def _read(query, budget, first_page):
 
 def _status_range(partition, status, after):
     """The status index for one status, newest first, after the cursor's task."""
-    prefix = status_key(status, "")
-
-    def query(limit, start):
-        if start is None and after is not None:
-            key = status_key(status, after.task_id)
-            start = _start_key(partition, after.task_id, Task.status_key, key)
-        return Task.status_index.query(
-            partition,
-            Task.status_key.startswith(prefix),
-            scan_index_forward=False,
-            consistent_read=True,
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=start,
-        )
-
-    return query
+    first = None
+    if after is not None:
+        key = status_key(status, after.task_id)
+        first = _start_key(partition, after.task_id, Task.status_key, key)
+    condition = Task.status_key.startswith(status_key(status, ""))
+    return _range(Task.status_index, partition, condition, first, newest_first=True)
 
 
 def _due_range(partition, status, filters, after):
@@ -170,16 +159,21 @@ def _due_range(partition, status, filters, after):
     lowest, highest = DECIMAL.add(base, low), DECIMAL.subtract(DECIMAL.add(base, high), DUE_STEP)
     if lowest > highest:
         return None  # an empty range (dueAfter = dueBefore, or a cursor past the end)
-    condition = Task.due_key.between(lowest, highest)
+    return _range(Task.due_index, partition, Task.due_key.between(lowest, highest), None)
+
+
+def _range(index, partition, condition, first, newest_first=False):
+    """A range of an index as ``query(limit, start)``: one strongly consistent Query a page."""
 
     def query(limit, start):
-        return Task.due_index.query(
+        return index.query(
             partition,
             condition,
+            scan_index_forward=not newest_first,
             consistent_read=True,
             limit=limit,
             page_size=limit,
-            last_evaluated_key=start,
+            last_evaluated_key=start or first,
         )
 
     return query
