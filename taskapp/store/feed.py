@@ -35,8 +35,9 @@ class SyncPosition:
 
     ``owner``: a digest of the owner it was given to. ``after``: the changes index key to read
     after ("" for the beginning). ``mark``: the mark of the pass under way (None: the next call
-    starts a pass). ``fresh``: the client started from nothing in this pass, so tombstones up to
-    the mark are of tasks it never held. ``again``: this pass reads a window a second time.
+    starts a pass). ``fresh``: the client started from nothing in this pass, so it is sent no
+    tombstone stamped before the pass began (see read_changes). ``again``: this pass reads a
+    window a second time.
     """
 
     owner: bytes
@@ -77,15 +78,19 @@ def read_changes(owner: str, limit: int, since: SyncPosition | None):
         following = SyncPosition(digest, page[-1].change_key, mark, since.fresh, since.again)
         has_more = True
     elif since.after <= format_timestamp(mark):
-        following = SyncPosition(digest, format_timestamp(moment - Settings.settle), None, False)
-        has_more = False
+        # A first sync resumes at its mark, so that the tombstones it held back come next time.
+        resume = mark if since.fresh else moment - Settings.settle
+        following, has_more = SyncPosition(digest, format_timestamp(resume), None, False), False
     else:
         # Read the window again from the mark, once; after that, the next sync does.
         has_more = not since.again
         following = SyncPosition(digest, format_timestamp(mark), None, False, has_more)
     tasks = [item for item in page if not item.is_tombstone]
-    known = format_timestamp(mark) if since.fresh else ""
-    deleted = [item for item in page if item.is_tombstone and item.change_key > known]
+    # Starting from nothing, the client holds no task deleted before its first call (at
+    # mark + settle), so it is sent no tombstone stamped before then. A deletion stamped then
+    # but committed later (a stalled write) comes in the next sync, which reads from the mark.
+    held_back = format_timestamp(mark + Settings.settle) if since.fresh else ""
+    deleted = [item for item in page if item.is_tombstone and item.change_key > held_back]
     return tasks, deleted, following, has_more
 
 
