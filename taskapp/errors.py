@@ -10,6 +10,7 @@ from .store import (
     IdempotencyKeyReused,
     InvalidSyncToken,
     PreconditionFailed,
+    StoreMisconfigured,
     StoreUnavailable,
     SyncTokenExpired,
     TaskNotFound,
@@ -38,6 +39,7 @@ def register_errorhandlers(app):
     app.register_error_handler(SyncTokenExpired, handle_sync_token_expired)
     app.register_error_handler(InvalidSyncToken, handle_invalid_sync_token)
     app.register_error_handler(StoreUnavailable, handle_store_unavailable)
+    app.register_error_handler(StoreMisconfigured, handle_store_misconfigured)
     app.register_error_handler(Unauthenticated, handle_unauthenticated)
     app.register_error_handler(AuthUnavailable, handle_auth_unavailable)
     app.register_error_handler(Exception, handle_unexpected_error)
@@ -102,6 +104,11 @@ def handle_store_unavailable(error):
     return _retry_later("The task store is busy or unreachable; nothing was changed")
 
 
+def handle_store_misconfigured(error):
+    # Not an outage that a retry outlives: a 500 for the caller, the sentence for the team.
+    return _internal_error(f"DynamoDB misconfigured: {error}", error, traceback=False)
+
+
 def handle_unauthenticated(error):
     # RFC 6750: a token that was sent and refused is an invalid_token.
     challenge = 'Bearer realm="taskapp"'
@@ -122,7 +129,11 @@ def _retry_later(reason):
 
 
 def handle_unexpected_error(error):
-    log_error("Unexpected error", error)
+    return _internal_error("Unexpected error", error)
+
+
+def _internal_error(message, error, traceback=True):
+    log_error(message, error, traceback)
     response = jsonify({"error": "Internal server error", "requestId": request_id()})
     response.status_code = 500
     return response

@@ -35,9 +35,12 @@ def request_id():
     return g.request_id
 
 
-def log_error(message, error):
-    """An unexpected error: its JSON line, then its traceback for the person reading."""
-    logger.error(_line(message=message, requestId=request_id()), exc_info=error)
+def log_error(message, error, traceback=True):
+    """An error: its JSON line, then (unless it is explained already) its traceback."""
+    fields = {"message": message, "requestId": request_id()}
+    if not traceback:
+        fields["cause"] = repr(error.__cause__ or error)
+    logger.error(_line(**fields), exc_info=error if traceback else None)
 
 
 def _start_clock():

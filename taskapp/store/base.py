@@ -4,7 +4,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from pynamodb.exceptions import PynamoDBException
 
 from ..models import Task
@@ -16,6 +16,17 @@ _UNAVAILABLE_CODES = {
     "ThrottlingException",
     "InternalServerError",
     "ServiceUnavailable",
+}
+# DynamoDB's answers that no retry will change: the credentials or the table are wrong.
+_REFUSED_CODES = {
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "MissingAuthenticationTokenException",
+    "ExpiredTokenException",
+    # A refusal whose body botocore could not read (an IAM-style XML error) is coded by its
+    # HTTP status alone.
+    "403",
 }
 
 
@@ -29,6 +40,12 @@ class PreconditionFailed(Exception):
 
 class StoreUnavailable(Exception):
     """DynamoDB throttled the request or could not be reached; nothing was written."""
+
+
+class StoreMisconfigured(Exception):
+    """DynamoDB cannot work as configured, and retrying will not help: no credentials, a table
+    that does not exist where the settings point, credentials refused. The message is one
+    sentence that says what to set."""
 
 
 class IdempotencyKeyReused(Exception):
@@ -86,22 +103,62 @@ def connection():
 
 @contextmanager
 def translated_errors(if_match=None):
-    """Turns PynamoDB's errors into the store's own; anything unforeseen propagates."""
+    """Turns PynamoDB's and botocore's errors into the store's own; anything unforeseen
+    propagates."""
     try:
         yield
     except PynamoDBException as error:
-        if not isinstance(error.cause, ClientError):
-            # No answer at all: refused, timed out, cut. (Such causes may carry a None
-            # response, which PynamoDB's cause_response_code cannot read.)
-            raise StoreUnavailable from error
-        code = error.cause_response_code
-        if code == "ConditionalCheckFailedException":
-            if if_match is not None and _failed_item_is_live(error):
-                raise PreconditionFailed from error
-            raise TaskNotFound from error
-        if code in _UNAVAILABLE_CODES:
-            raise StoreUnavailable from error
+        cause = error.cause
+        if isinstance(cause, ClientError):
+            code = _code(cause)
+            if code == "ConditionalCheckFailedException":
+                if if_match is not None and _failed_item_is_live(error):
+                    raise PreconditionFailed from error
+                raise TaskNotFound from error
+            _raise_translated(code, error)
+            raise
+        # No answer at all: refused, timed out, cut. (Such causes may carry a None response,
+        # which PynamoDB's cause_response_code cannot read.)
+        _raise_translated(None, cause if cause is not None else error)
+        raise StoreUnavailable from error
+    except ClientError as error:
+        # Calls that PynamoDB does not wrap: describe_table, the TTL settings.
+        _raise_translated(_code(error), error)
         raise
+    except BotoCoreError as error:
+        _raise_translated(None, error)
+        raise StoreUnavailable from error
+
+
+def _raise_translated(code, error) -> None:
+    if isinstance(error, NoCredentialsError) or isinstance(error.__cause__, NoCredentialsError):
+        raise StoreMisconfigured(
+            "No AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+            "(any values will do for DynamoDB Local) or AWS_PROFILE."
+        ) from error
+    if code == "ResourceNotFoundException":
+        raise StoreMisconfigured(
+            f"Table {Task.Meta.table_name} does not exist {_where()}: create it with "
+            "`flask create-table`, or set TABLE_NAME, AWS_REGION or DYNAMODB_ENDPOINT to "
+            "where it is."
+        ) from error
+    if code in _REFUSED_CODES:
+        raise StoreMisconfigured(
+            f"DynamoDB refused the credentials ({code}) {_where()}: check "
+            "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or AWS_PROFILE, and that they may use "
+            f"table {Task.Meta.table_name}."
+        ) from error
+    if code in _UNAVAILABLE_CODES:
+        raise StoreUnavailable from error
+
+
+def _code(error: ClientError) -> str | None:
+    return (error.response or {}).get("Error", {}).get("Code")
+
+
+def _where() -> str:
+    host = getattr(Task.Meta, "host", None)
+    return f"at {host}" if host else f"in region {Task.Meta.region}"
 
 
 def _failed_item_is_live(error: PynamoDBException) -> bool:
