@@ -6,7 +6,7 @@ from flask_cors import CORS
 from . import apidoc, auth, cli, logging, models, pages, store, tasks
 from .config import Config
 from .errors import register_errorhandlers
-from .extensions import CORS_OPTIONS, Api, TaskIdConverter, secure_headers
+from .extensions import CORS_OPTIONS, Api, TaskIdConverter, bound_streamed_body, secure_headers
 
 
 def create_app(config=None):
@@ -23,6 +23,7 @@ def create_app(config=None):
     auth.init_app(app)
     register_extensions(app)
     register_errorhandlers(app)
+    app.before_request(bound_streamed_body)
     app.after_request(secure_headers)
     app.cli.add_command(cli.create_table)
     app.cli.add_command(cli.dev_token)

@@ -25,8 +25,15 @@ _HTTP_MESSAGES = {
 RETRY_AFTER_SECONDS = 1
 
 
+UNKNOWN_PARAMETER = "Unknown parameter."
+
+
 class InvalidBody(BadRequest):
     description = "Request body must be a JSON object"
+
+    def __init__(self, details=None):
+        super().__init__()
+        self.details = details
 
 
 def register_errorhandlers(app):
@@ -66,7 +73,7 @@ def handle_http_exception(error):
         message = _HTTP_MESSAGES.get(error.code, error.description)
     # Keeps the headers the error carries, such as Allow on a 405.
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
-    return error_response(error.code, message, headers=headers)
+    return error_response(error.code, message, getattr(error, "details", None), headers)
 
 
 def handle_validation_error(error):
@@ -157,4 +164,6 @@ def _first_sentence(details):
     message = messages[0]
     if message == "Unknown field.":
         return f'Unknown field "{field}"'
+    if message == UNKNOWN_PARAMETER:
+        return f'Unknown query parameter "{field}"'
     return message

@@ -1,13 +1,16 @@
 """flask-smorest set up for SPEC.md: 400s in our error shape, JSON bodies whatever their type."""
 
+import io
 import json
 
 import flask_smorest
+from flask import current_app, request
 from marshmallow import ValidationError
 from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter
 
-from .errors import InvalidBody
+from .errors import UNKNOWN_PARAMETER, InvalidBody
 from .schemas import ErrorSchema
 
 CORS_OPTIONS = {
@@ -20,7 +23,7 @@ CORS_OPTIONS = {
         "If-None-Match",
         "Idempotency-Key",
     ],
-    "expose_headers": ["ETag", "Location"],
+    "expose_headers": ["ETag", "Location", "Idempotent-Replayed", "Retry-After"],
     "max_age": 600,
 }
 
@@ -30,6 +33,25 @@ def secure_headers(response):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def bound_streamed_body():
+    """A body streamed without Content-Length (chunked) over the size limit is a 413 too.
+
+    werkzeug would stop reading it at the limit and hand the app what it read, cut short.
+    Lambda's events always carry the whole body; this is for servers that stream.
+    """
+    environ = request.environ
+    if request.content_length is not None or not environ.get("wsgi.input_terminated"):
+        return
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    stream, body = environ["wsgi.input"], b""
+    while len(body) <= limit and (chunk := stream.read(limit + 1 - len(body))):
+        body += chunk
+    if len(body) > limit:
+        raise RequestEntityTooLarge
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
 
 
 class TaskIdConverter(BaseConverter):
@@ -48,10 +70,15 @@ class Parser(FlaskParser):
     """Parses request bodies as JSON whatever their Content-Type says (SPEC.md section 2)."""
 
     DEFAULT_VALIDATION_STATUS = 400
+    # Each schema's Meta says what it does with unknown names: the query schemas refuse them.
+    DEFAULT_UNKNOWN_BY_LOCATION = FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION | {"query": None}
 
     def _raw_load_json(self, req):
         try:
             body = json.loads(req.get_data(cache=True))
+        except json.JSONDecodeError as error:
+            where = f"line {error.lineno}, column {error.colno}: {error.msg}"
+            raise InvalidBody(details={"body": [f"Not valid JSON at {where}"]}) from None
         except (ValueError, RecursionError):
             raise InvalidBody from None
         if not isinstance(body, dict):
@@ -60,8 +87,14 @@ class Parser(FlaskParser):
 
     def handle_error(self, error, req, schema, *, error_status_code, error_headers):
         # webargs files messages under their location ({"json": {...}}); clients see fields.
-        (messages,) = error.messages.values()
+        ((location, messages),) = error.messages.items()
+        if location == "query":
+            messages = {name: _as_parameter(texts) for name, texts in messages.items()}
         raise ValidationError(messages) from error
+
+
+def _as_parameter(messages):
+    return [UNKNOWN_PARAMETER if text == "Unknown field." else text for text in messages]
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -178,8 +178,8 @@ class TaskListQuerySchema(Schema):
     """GET /tasks: a page size, the cursor of the page before, and the filters (SPEC 2 and 8)."""
 
     class Meta:
-        # Query parameters this API does not use (cache busters, say) are ignored.
-        unknown = EXCLUDE
+        # A misspelt filter must not quietly list everything.
+        unknown = RAISE
 
     limit = fields.Integer(
         load_default=50,
@@ -264,7 +264,7 @@ class ChangesQuerySchema(Schema):
     """GET /tasks/changes: where the last sync ended, and a page size (SPEC 9)."""
 
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
 
     since = SyncToken(
         metadata={"description": "The syncToken of the last answer; absent to start from nothing."}

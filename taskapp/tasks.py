@@ -1,12 +1,14 @@
 """The tasks blueprint: thin views that parse, make one store call and shape the answer."""
 
 from flask import Response, abort, request, url_for
+from marshmallow import ValidationError
 from werkzeug.http import parse_etags
 
 from . import apidoc as doc
 from . import store
 from .auth import authenticate, current_owner
 from .cursors import filters_digest
+from .errors import UNKNOWN_PARAMETER
 from .extensions import Blueprint
 from .schemas import (
     ChangesQuerySchema,
@@ -23,6 +25,17 @@ from .schemas import (
 
 blp = Blueprint("tasks", __name__, url_prefix="/tasks", description="Tasks of the caller.")
 blp.before_request(authenticate)
+
+# The views whose query strings a schema reads (and checks); the others take none.
+_QUERY_VIEWS = {"tasks.list_tasks", "tasks.list_changes"}
+
+
+@blp.before_request
+def refuse_query_parameters():
+    """A parameter where none is read is a mistake to report, not to ignore."""
+    if request.args and request.method != "OPTIONS" and request.endpoint not in _QUERY_VIEWS:
+        raise ValidationError({name: [UNKNOWN_PARAMETER] for name in request.args})
+
 
 # DynamoDB accepts at most 100 values in an IN condition, and numbers of at most 38 digits.
 _MAX_IF_MATCH_TAGS = 100

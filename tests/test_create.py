@@ -1,10 +1,13 @@
 """POST /tasks: defaults, every field's rules, and bodies that are not task objects."""
 
+import http.client
+import json
 import re
 
 import pytest
 
 from tests.helpers import create, error_of
+from tests.servers import AppServer
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -187,7 +190,26 @@ def test_body_that_is_not_a_json_object_is_a_400(client, data):
     response = client.post("/tasks", data=data, content_type="application/json")
 
     assert response.status_code == 400
-    assert response.get_json() == {"error": "Request body must be a JSON object"}
+    body = response.get_json()
+    assert body["error"] == "Request body must be a JSON object"
+    assert set(body.get("details", {})) <= {"body"}
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (b"", "line 1, column 1"),
+        (b'{"title": "a",\n "status": }', "line 2, column 12"),
+        (b'{"title": "a" "b"}', "line 1, column 15"),
+        (b'{"title": "caf\xc3\xa9",\n\n  oops', "line 3, column 3"),
+    ],
+)
+def test_malformed_json_is_a_400_that_says_where_it_broke(client, data, where):
+    response = client.post("/tasks", data=data, content_type="application/json")
+
+    assert response.status_code == 400
+    (message,) = response.get_json()["details"]["body"]
+    assert message.startswith(f"Not valid JSON at {where}: ")
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
@@ -203,6 +225,27 @@ def test_body_over_64_kib_is_a_413(client):
 
     assert response.status_code == 413
     assert "64 KiB" in error_of(response)
+
+
+@pytest.mark.parametrize(("size", "status"), [(1_000, 201), (64 * 1024, 413), (200_000, 413)])
+def test_a_chunked_body_is_held_to_the_same_limit(app, size, status):
+    """Sent without Content-Length: werkzeug's server streams it, and must not cut it short."""
+    body = json.dumps({"title": "chunked", "description": "x" * size}).encode()
+    with AppServer(app) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server.server_port)
+        chunks = (body[i : i + 8192] for i in range(0, len(body), 8192))
+        connection.request(
+            "POST", "/tasks", body=chunks, headers={"Content-Type": "application/json"}
+        )
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+        connection.close()
+
+    assert response.status == status
+    if status == 413:
+        assert answer == {"error": "Request body must not be larger than 64 KiB"}
+    else:
+        assert len(answer["task"]["description"]) == size
 
 
 def test_tasks_created_one_after_another_have_increasing_ids(client):
