@@ -55,10 +55,14 @@ class Config:
         # write may still commit (more than the function's timeout): see store/feed.py.
         self.SYNC_RETENTION_SECONDS = _number(env, "SYNC_RETENTION_SECONDS", 30 * 24 * 3600)
         self.SYNC_SETTLE_SECONDS = _number(env, "SYNC_SETTLE_SECONDS", 60)
+        # How many live tasks one owner may keep (Google Tasks' per-user limit).
+        self.TASKS_PER_OWNER = int(_number(env, "TASKS_PER_OWNER", 100_000))
         origins = env.get("CORS_ORIGINS", "*")
         self.CORS_ORIGINS = "*" if origins.strip() == "*" else _split(origins)
 
     def validate(self):
+        if self.TASKS_PER_OWNER < 1:
+            raise ConfigError("TASKS_PER_OWNER must be at least 1.")
         if self.SYNC_SETTLE_SECONDS <= 0 or self.SYNC_RETENTION_SECONDS <= 0:
             raise ConfigError("SYNC_SETTLE_SECONDS and SYNC_RETENTION_SECONDS must be above 0.")
         if not self.TABLE_NAME:

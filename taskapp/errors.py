@@ -13,6 +13,7 @@ from .store import (
     StoreMisconfigured,
     StoreUnavailable,
     SyncTokenExpired,
+    TaskLimitReached,
     TaskNotFound,
 )
 
@@ -41,6 +42,7 @@ def register_errorhandlers(app):
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(TaskNotFound, handle_task_not_found)
+    app.register_error_handler(TaskLimitReached, handle_task_limit_reached)
     app.register_error_handler(PreconditionFailed, handle_precondition_failed)
     app.register_error_handler(IdempotencyKeyReused, handle_idempotency_key_reused)
     app.register_error_handler(SyncTokenExpired, handle_sync_token_expired)
@@ -83,6 +85,13 @@ def handle_validation_error(error):
 
 def handle_task_not_found(error):
     return error_response(404, "Task not found")
+
+
+def handle_task_limit_reached(error):
+    (limit,) = error.args
+    return error_response(
+        403, f"You have {limit:,} tasks, the most one account may keep: delete some to add more"
+    )
 
 
 def handle_precondition_failed(error):

@@ -9,6 +9,7 @@ partition "task#idem#alice", never Alice's idempotency records).
 | task | ``task#<sub>`` | taskId (UUIDv7) | status, due, changes |
 | tombstone (a deleted task, kept 30 days) | ``task#<sub>`` | taskId | changes |
 | idempotency record (24 hours) | ``idem#<sub>`` | the Idempotency-Key | none |
+| an owner's count of live tasks | ``usage#<sub>`` | ``tasks`` | none |
 | migration progress (flask migrate-table) | ``migration#<source table>`` | ``progress`` | none |
 
 Local secondary indexes: strongly consistent reads (read-your-writes), all attributes projected
@@ -77,6 +78,10 @@ def task_partition(owner: str) -> str:
 
 def idempotency_partition(owner: str) -> str:
     return f"idem#{owner}"
+
+
+def usage_partition(owner: str) -> str:
+    return f"usage#{owner}"
 
 
 def status_key(status: str, task_id: str) -> str:
@@ -219,12 +224,25 @@ class IdempotencyRecord(Model):
     partition = UnicodeAttribute(hash_key=True, attr_name="pk")
     key = UnicodeAttribute(range_key=True, attr_name="sk")
     request_hash = UnicodeAttribute(attr_name="requestHash")
-    # The task as first created, in DynamoDB's JSON: what a retry answers.
+    # The task as first created, in DynamoDB's JSON without its index keys, UTF-8 unescaped:
+    # what a retry answers.
     task = UnicodeAttribute()
     expires_at = TTLAttribute(attr_name="expiresAt")
 
 
-MODELS = (Task, IdempotencyRecord)
+class Usage(Model):
+    """How many live tasks an owner has: every create adds one and every delete takes one, in
+    the same transaction as the task's write, whose condition keeps it under the limit."""
+
+    class Meta:
+        table_name = None
+
+    partition = UnicodeAttribute(hash_key=True, attr_name="pk")
+    kind = UnicodeAttribute(range_key=True, attr_name="sk", default="tasks")
+    live = NumberAttribute(null=True)
+
+
+MODELS = (Task, IdempotencyRecord, Usage)
 
 
 def configure(config) -> None:

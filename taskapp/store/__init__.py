@@ -12,6 +12,7 @@ from .base import (
     StoreUnavailable,
     SyncTokenExpired,
     TableMismatch,
+    TaskLimitReached,
     TaskNotFound,
     configure,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "SyncPosition",
     "SyncTokenExpired",
     "TableMismatch",
+    "TaskLimitReached",
     "TaskNotFound",
     "check_indexes",
     "configure",

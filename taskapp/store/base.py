@@ -48,6 +48,10 @@ class StoreMisconfigured(Exception):
     sentence that says what to set."""
 
 
+class TaskLimitReached(Exception):
+    """The owner has as many live tasks as one owner may keep."""
+
+
 class IdempotencyKeyReused(Exception):
     """The Idempotency-Key was first used with another request body."""
 
@@ -72,9 +76,12 @@ class Settings:
     # How long after a write is stamped it may still commit (the function's timeout, with room):
     # the change feed reads that far back, so a slow write is never skipped.
     settle = timedelta(seconds=60)
+    # How many live tasks one owner may keep.
+    tasks_per_owner = 100_000
 
 
 def configure(config) -> None:
+    Settings.tasks_per_owner = config["TASKS_PER_OWNER"]
     Settings.retention = timedelta(seconds=config["SYNC_RETENTION_SECONDS"])
     # A token resumes `settle` back and lives until its position is `retention` old: a short
     # retention (in a test, say) shortens the settle period so that tokens live at all.

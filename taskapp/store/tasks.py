@@ -16,16 +16,20 @@ from ..models import (
     DUE_BASES,
     IdempotencyRecord,
     Task,
+    Usage,
     change_key,
     due_position,
     idempotency_partition,
     status_key,
     task_partition,
+    usage_partition,
 )
 from .base import (
     IdempotencyKeyReused,
+    PreconditionFailed,
     Settings,
     StoreUnavailable,
+    TaskLimitReached,
     TaskNotFound,
     ask_for_item_on_condition_failure,
     check_task_id,
@@ -35,8 +39,10 @@ from .base import (
 )
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
-# Racing first uses of one Idempotency-Key: DynamoDB cancels all but one transaction.
+# How often a transaction that DynamoDB cancelled for a conflict is tried.
 _TRANSACTION_ATTEMPTS = 5
+# Index keys: an idempotency record keeps the task without them (a replay only answers it).
+_INDEX_KEYS = ("pk", "statusKey", "dueBase", "duePos", "dueKey", "changeKey")
 # What a tombstone keeps of a task: its keys, version, deletedAt, changeKey and expiresAt.
 _CLEARED_ON_DELETE = (
     Task.title,
@@ -59,8 +65,9 @@ _CLEARED_ON_DELETE = (
 def create_task(owner: str, fields: dict, idempotency_key=None) -> tuple[Task, bool]:
     """Create a task; returns it and whether it is the replay of an earlier create.
 
-    With an idempotency key, the task and the key's record are written in one transaction,
-    so a retry with the same key and body finds the record and answers the task it made.
+    One transaction writes the task and adds it to the owner's count, on the condition that
+    the count is under the limit. With an idempotency key, the key's record is written in it
+    too, so a retry with the same key and body finds the record and answers the task it made.
     """
     stamp = now()
     task = Task(
@@ -68,41 +75,65 @@ def create_task(owner: str, fields: dict, idempotency_key=None) -> tuple[Task, b
     )
     task.completed_at = stamp if task.status == "completed" else None
     task.set_index_keys()
-    if idempotency_key is None:
-        with translated_errors():
-            task.save(condition=Task.task_id.does_not_exist())
-        return task, False
-    return _create_once(owner, task, idempotency_key, _request_hash(fields))
+    record = None
+    if idempotency_key is not None:
+        record = IdempotencyRecord(
+            idempotency_partition(owner),
+            idempotency_key,
+            request_hash=_request_hash(fields),
+            task=_compact(task),
+            expires_at=IDEMPOTENCY_WINDOW,
+        )
+    return _create_once(owner, task, record)
 
 
-def _create_once(owner: str, task: Task, key: str, request_hash: str) -> tuple[Task, bool]:
-    record = IdempotencyRecord(
-        idempotency_partition(owner),
-        key,
-        request_hash=request_hash,
-        task=json.dumps(task.serialize()),
-        expires_at=IDEMPOTENCY_WINDOW,
-    )
+def _create_once(owner: str, task: Task, record) -> tuple[Task, bool]:
     # TTL deletes within days, not at once: an expired record counts as absent.
     fresh = IdempotencyRecord.key.does_not_exist() | (IdempotencyRecord.expires_at < now())
     for attempt in range(_TRANSACTION_ATTEMPTS):
         try:
             with translated_errors(), TransactWrite(connection=connection()) as transaction:
-                transaction.save(record, condition=fresh, return_values=ALL_OLD)
+                if record is not None:
+                    transaction.save(record, condition=fresh, return_values=ALL_OLD)
                 transaction.save(task, condition=Task.task_id.does_not_exist())
+                _count(transaction, owner, 1)
             return task, False
         except TransactWriteError as error:
-            reasons = error.cancellation_reasons
-            first = reasons[0] if reasons else None
-            if first is not None and first.code == "ConditionalCheckFailed" and first.raw_item:
+            reasons = error.cancellation_reasons or []
+            first, last = (reasons[0], reasons[-1]) if reasons else (None, None)
+            if record is not None and _failed(first) and first.raw_item:
                 earlier = IdempotencyRecord.from_raw_data(first.raw_item)
-                if earlier.request_hash != request_hash:
+                if earlier.request_hash != record.request_hash:
                     raise IdempotencyKeyReused from None
                 return Task.from_raw_data(json.loads(earlier.task)), True
+            if _failed(last):
+                raise TaskLimitReached(Settings.tasks_per_owner) from None
             if not any(r is not None and r.code == "TransactionConflict" for r in reasons):
                 raise StoreUnavailable from error
+        # Racing first uses of one Idempotency-Key, or an owner's creates and deletes racing
+        # for the count: DynamoDB cancels all but one transaction.
         time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
     raise StoreUnavailable
+
+
+def _count(transaction: TransactWrite, owner: str, change: int) -> None:
+    """Add ``change`` to the owner's count of live tasks; an addition must stay in the limit."""
+    usage = Usage(usage_partition(owner))
+    condition = None
+    if change > 0:
+        limit = Settings.tasks_per_owner - change
+        condition = Usage.live.does_not_exist() | (Usage.live <= limit)
+    transaction.update(usage, [Usage.live.add(change)], condition=condition)
+
+
+def _failed(reason) -> bool:
+    return reason is not None and reason.code == "ConditionalCheckFailed"
+
+
+def _compact(task: Task) -> str:
+    item = task.serialize()
+    kept = {name: value for name, value in item.items() if name not in _INDEX_KEYS}
+    return json.dumps(kept, ensure_ascii=False, separators=(",", ":"))
 
 
 def _request_hash(fields: dict) -> str:
@@ -174,7 +205,8 @@ def _due_key_actions(task_id: str, status, changes: dict) -> list:
 
 
 def delete_task(owner: str, task_id: str, if_match=None) -> None:
-    """Turn the task into a tombstone that the change feed serves until DynamoDB's TTL ends it."""
+    """Turn the task into a tombstone that the change feed serves until DynamoDB's TTL ends it,
+    and take it off the owner's count, in one transaction."""
     check_task_id(task_id)
     stamp = now()
     actions = [attribute.remove() for attribute in _CLEARED_ON_DELETE] + [
@@ -183,9 +215,27 @@ def delete_task(owner: str, task_id: str, if_match=None) -> None:
         Task.change_key.set(change_key(stamp, task_id)),
         Task.version.add(1),
     ]
-    ask_for_item_on_condition_failure()
-    with translated_errors(if_match):
-        Task(task_partition(owner), task_id).update(actions, condition=_write_condition(if_match))
+    task = Task(task_partition(owner), task_id)
+    condition = _write_condition(if_match)
+    for attempt in range(_TRANSACTION_ATTEMPTS):
+        try:
+            with translated_errors(), TransactWrite(connection=connection()) as transaction:
+                transaction.update(task, actions, condition=condition, return_values=ALL_OLD)
+                _count(transaction, owner, -1)
+            return
+        except TransactWriteError as error:
+            reasons = error.cancellation_reasons or []
+            first = reasons[0] if reasons else None
+            if _failed(first):
+                # The item, returned when the condition failed: a stale If-Match on a live task
+                # is a 412; no task, or a tombstone, is a 404.
+                live = first.raw_item and Task.deleted_at.attr_name not in first.raw_item
+                stale = live and if_match is not None
+                raise (PreconditionFailed if stale else TaskNotFound) from None
+            if not any(r is not None and r.code == "TransactionConflict" for r in reasons):
+                raise StoreUnavailable from error
+        time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+    raise StoreUnavailable
 
 
 def _write_condition(if_match):
