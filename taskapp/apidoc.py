@@ -104,6 +104,12 @@ STALE = _error(
 TOO_LARGE = _error(
     413, "The body is larger than 64 KiB.", "Request body must not be larger than 64 KiB"
 )
+FULL = _error(
+    403,
+    "The caller has as many live tasks as one account may keep (100,000 unless the stage "
+    "sets another limit); nothing was written. Deleting tasks makes room.",
+    "You have 100,000 tasks, the most one account may keep: delete some to add more",
+)
 KEY_REUSED = _error(
     422,
     "The Idempotency-Key was used with another body; nothing was written.",

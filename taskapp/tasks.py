@@ -51,6 +51,7 @@ _MAX_VERSION_DIGITS = 18
 @blp.alt_response(**doc.INVALID)
 @blp.alt_response(**doc.UNAUTHENTICATED)
 @blp.alt_response(**doc.TOO_LARGE)
+@blp.alt_response(**doc.FULL)
 @blp.alt_response(**doc.KEY_REUSED)
 @blp.alt_response(**doc.UNAVAILABLE)
 @blp.doc(operationId="createTask", responses={201: {"links": doc.TASK_LINKS}})

@@ -149,3 +149,20 @@ def test_responses_are_json(client):
         client.delete(f"/tasks/{task['taskId']}"),
     ):
         assert response.content_type == "application/json"
+
+
+def test_the_root_names_the_api_and_links_its_documentation(client):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["name"] == "taskapp" and body["version"] == "1.0"
+    for link, kind in (
+        ("docs", "text/html"),
+        ("openapi", "application/json"),
+        ("app", "text/html"),
+    ):
+        with client.get(body[link]) as followed:
+            assert followed.status_code == 200, link
+            assert followed.content_type.startswith(kind)
+    assert client.get("/openapi.json").get_json()["info"]["version"] == body["version"]

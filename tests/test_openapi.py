@@ -4,7 +4,7 @@ import pytest
 from openapi_spec_validator import validate
 
 OPERATIONS = {
-    ("/tasks", "post"): {201, 400, 401, 413, 422, 503},
+    ("/tasks", "post"): {201, 400, 401, 403, 413, 422, 503},
     ("/tasks", "get"): {200, 400, 401, 503},
     ("/tasks/changes", "get"): {200, 400, 401, 410, 503},
     ("/tasks/{task_id}", "get"): {200, 304, 401, 404, 503},
