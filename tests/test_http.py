@@ -123,11 +123,11 @@ def test_throttled_dynamodb_is_a_503(moto_client):
         return AWSResponse("https://dynamodb", 400, {}, None), error
 
     events = Task._get_connection().connection.client.meta.events
-    events.register_first("before-call.dynamodb.PutItem", throttle, unique_id="throttle")
+    events.register_first("before-call.dynamodb.TransactWriteItems", throttle, unique_id="throttle")
     try:
         response = moto_client.post("/tasks", json={"title": "throttled"})
     finally:
-        events.unregister("before-call.dynamodb.PutItem", unique_id="throttle")
+        events.unregister("before-call.dynamodb.TransactWriteItems", unique_id="throttle")
 
     assert response.status_code == 503
     assert "Retry-After" in response.headers
