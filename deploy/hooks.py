@@ -1,7 +1,9 @@
 """Zappa callbacks ("callbacks" in zappa_settings.json).
 
-compile_package (zip): adds compiled bytecode to the package, since Lambda cannot write
-.pyc files into /var/task and would otherwise compile every module at each cold start.
+compile_package (zip): keeps only what runs in the package (an allow-list: Zappa's exclude
+list would let any other file at the top of the project in, a .env or a key), and adds compiled
+bytecode, since Lambda cannot write .pyc files into /var/task and would otherwise compile every
+module at each cold start.
 
 check_table (settings, when Zappa has read the stage's settings): stops `zappa deploy` and
 `zappa update` before anything is packaged or uploaded when the stage's table was made by an
@@ -10,37 +12,56 @@ such a table would fail every list request; a table that does not exist yet is f
 
 post_deploy (post, after `zappa deploy` and `zappa update`): completes a stage with no
 console clicks. It makes sure the stage's DynamoDB table exists with its indexes, and sets what
-Zappa has no setting for: API Gateway stage throttling and the Lambda log group's retention.
-Every step is idempotent. The stage's figures live under the "taskapp" key of its settings.
+Zappa has no setting for: API Gateway stage throttling, the API key's usage plan, the Lambda log
+group's retention and the per-caller rate limit (deploy/waf.py). Every step is idempotent. The
+stage's figures live under the "taskapp" key of its settings.
 """
 
 import compileall
+import csv
+import io
 import os
 import py_compile
 import sys
 import tempfile
 import zipfile
+from fnmatch import fnmatch
 from pathlib import Path
 
 import click
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+# What the package holds besides the distributions that requirements.txt names: the app, and
+# what Zappa adds at the top (its handler, the settings module and package id it writes, an
+# __init__.py), with the zappa package the handler imports and durationpy, which zappa imports.
+APP = {"taskapp", "wsgi.py"}
+ZAPPA_FILES = {"handler.py", "zappa_settings.py", "package_info.json", "__init__.py"}
+ZAPPA_DISTRIBUTIONS = {"zappa", "durationpy"}
+REQUIREMENTS = Path(__file__).resolve().parent.parent / "requirements.txt"
+# Secrets and editor or OS litter that may lie among the app's own files.
+LITTER = (".*", "*.pem", "*.key", "*.swp", "*~")
+DOCS_ASSETS_FOLDER = "swagger_ui_bundle/vendor/"
+
+
 def compile_package(zappa_cli):
-    """Replace the package's bytecode with bytecode that Lambda can use.
+    """Keep only what runs in the package, and give it bytecode that Lambda can use.
 
     Lambda cannot write .pyc files into /var/task, and the .pyc files Zappa copies from the
     virtualenv are timestamp-based, so they never match the sources' times in the zip: every
-    module would compile at each cold start. Unchecked hash-based .pyc files, made by the same
-    Python version as the runtime (see "runtime"), load as they are; tracebacks name /var/task.
+    module would compile at each cold start. Unchecked hash-based .pyc files load as they are;
+    tracebacks name /var/task. They are made by the Python that runs Zappa, whose version is
+    the runtime Zappa deploys (no stage sets "runtime").
     """
     package = Path(zappa_cli.zip_path)
     with tempfile.TemporaryDirectory() as folder:
         with zipfile.ZipFile(package) as archive:
             entries = [
                 (info, archive.read(info))
-                for info in archive.infolist()
+                for info in _what_runs(archive)
                 if "__pycache__/" not in info.filename
             ]
             archive.extractall(folder, [info for info, _ in entries])
@@ -55,6 +76,35 @@ def compile_package(zappa_cli):
                 archive.writestr(info, data)
             for pyc in sorted(Path(folder).rglob("*.pyc")):
                 archive.write(pyc, pyc.relative_to(folder).as_posix())
+
+
+def _what_runs(archive):
+    """The entries of Zappa's zip that the function runs: the app without secrets or litter,
+    Zappa's files, each runtime distribution's files (as its RECORD lists them), and of
+    Swagger UI only the assets that /docs serves."""
+    from taskapp.pages import DOCS_ASSETS
+
+    distributions = ZAPPA_DISTRIBUTIONS | {
+        canonicalize_name(Requirement(line).name)
+        for line in REQUIREMENTS.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    tops = APP | ZAPPA_FILES
+    for name in archive.namelist():
+        folder, _, file = name.partition("/")
+        if file == "RECORD" and canonicalize_name(folder.split("-")[0]) in distributions:
+            rows = csv.reader(io.StringIO(archive.read(name).decode()))
+            tops |= {row[0].split("/")[0] for row in rows if row}
+
+    def runs(name):
+        parts = name.split("/")
+        if parts[0] in APP:
+            return not any(fnmatch(part, pattern) for part in parts for pattern in LITTER)
+        if name.startswith(DOCS_ASSETS_FOLDER):
+            return parts[-1] in DOCS_ASSETS
+        return parts[0] in tops
+
+    return [info for info in archive.infolist() if runs(info.filename)]
 
 
 def check_table(zappa_cli):
@@ -77,6 +127,8 @@ def check_table(zappa_cli):
 
 
 def post_deploy(zappa_cli):
+    from deploy.waf import set_caller_rate_limit
+
     stage = zappa_cli.stage_config
     limits = stage["taskapp"]
     core = zappa_cli.zappa
@@ -94,6 +146,12 @@ def post_deploy(zappa_cli):
         )
         if stage.get("api_key_required"):
             set_usage_plan(apigateway, zappa_cli.lambda_name, api_id, stage_name, limits)
+        set_caller_rate_limit(
+            core.boto_client("wafv2"),
+            f"{zappa_cli.lambda_name}-callers",
+            f"arn:aws:apigateway:{core.aws_region}::/restapis/{api_id}/stages/{stage_name}",
+            limits.get("caller_rate_limit"),
+        )
 
 
 def ensure_table(table_name, region):

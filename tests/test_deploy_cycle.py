@@ -3,7 +3,8 @@
 Everything asserted is read back from the AWS APIs, as a person would check the console.
 Every AWS call the zappa processes make (the callbacks' included) is recorded by
 tools/aws_calls.py, and the deployer's policy (deploy/deployer-policy.json) must allow each
-of them and hold no statement that none of them needs.
+of them and hold no statement that none of them needs. The cycle turns the per-caller rate
+limit on, changes it and turns it off again, so that each of the hook's WAF calls is made.
 """
 
 import json
@@ -14,6 +15,8 @@ import time
 import boto3
 import pytest
 
+from taskapp import create_app
+from taskapp.config import TestConfig
 from tools import aws_calls, iam_policy
 from tools.dynamodb_local import ROOT
 from tools.zappa_offline import MotoServer, Zappa
@@ -24,6 +27,7 @@ SETTINGS = json.loads((ROOT / "zappa_settings.json").read_text())
 STAGE_SETTINGS = SETTINGS["common"] | SETTINGS[STAGE]
 DEPLOYER_POLICY = ROOT / "deploy" / "deployer-policy.json"
 ACCOUNT = "123456789012"  # moto's
+WEB_ACL = f"{FUNCTION}-callers"
 # A call that only this command makes (operation, text in its parameters): proof that each
 # command's calls were recorded.
 COMMAND_CALLS = {
@@ -54,6 +58,8 @@ def zappa(aws, tmp_path_factory, calls_file):
     settings = json.loads(zappa.settings.read_text())
     settings[STAGE]["keep_warm"] = True
     settings[STAGE]["keep_warm_expression"] = SETTINGS["prod"]["keep_warm_expression"]
+    # So is the per-caller rate limit of staging and prod (dev has none).
+    settings[STAGE]["taskapp"]["caller_rate_limit"] = 2000
     zappa.settings.write_text(json.dumps(settings))
     recorder = tmp_path_factory.mktemp("recorder")
     shutil.copy(ROOT / "tools" / "aws_calls.py", recorder / "sitecustomize.py")
@@ -71,23 +77,31 @@ def client(aws, service):
     )
 
 
-def test_deploy_status_update_tail_rollback_undeploy(aws, zappa, calls_file):
+def test_deploy_status_update_tail_rollback_undeploy(aws, zappa, calls_file, log_lines):
     zappa("deploy")
     check_stage(aws)
+    check_caller_rate_limit(aws, 2000)
 
     status, _ = zappa("status")
     assert FUNCTION in status
 
     lambda_ = client(aws, "lambda")
     versions = len(lambda_.list_versions_by_function(FunctionName=FUNCTION)["Versions"])
+    set_taskapp_setting(zappa, "caller_rate_limit", 1000)
     zappa("update")
     assert len(lambda_.list_versions_by_function(FunctionName=FUNCTION)["Versions"]) > versions
     check_stage(aws)  # the post-deploy hook ran again, idempotently
+    web_acl = check_caller_rate_limit(aws, 1000)
 
-    line = json.dumps({"method": "GET", "path": "/tasks", "status": 200, "latencyMs": 3.1})
+    # The app's own line for a request to the stage's table, as its logger writes it.
+    table = STAGE_SETTINGS["aws_environment_variables"]["TABLE_NAME"]
+    stage_app = create_app(TestConfig(table, aws.endpoint))
+    assert stage_app.test_client().get("/tasks").status_code == 200
+    line = log_lines[-1]
+    assert json.loads(line)["path"] == "/tasks"
     put_log_line(aws, line)
     tail, _ = zappa("tail", "--since", "5m", "--disable-keep-open", "--no-color")
-    assert '"path": "/tasks"' in tail
+    assert line in tail
 
     # Rollback: the code of the version before the last update, published as a new version.
     first, updated = published(lambda_)[-2:]
@@ -99,23 +113,28 @@ def test_deploy_status_update_tail_rollback_undeploy(aws, zappa, calls_file):
     check_stage(aws)
     by_stack = stack_requests(aws)
 
+    set_taskapp_setting(zappa, "caller_rate_limit", None)
+    zappa("update")
+    check_caller_rate_limit(aws, None)
+
     zappa("undeploy", "--yes", "--remove-logs")
     with pytest.raises(lambda_.exceptions.ResourceNotFoundException):
         lambda_.get_function(FunctionName=FUNCTION)
     # The table and its tasks outlive the code: undeploying never deletes data.
     assert client(aws, "dynamodb").describe_table(TableName="taskapp-dev")["Table"]
 
-    check_deployer_policy(aws_calls.read(calls_file), by_stack)
+    check_deployer_policy(aws_calls.read(calls_file), by_stack + [iam_policy.web_acl_read(web_acl)])
 
 
-def check_deployer_policy(calls, by_stack):
-    """Every recorded call is allowed by the deployer's policy, and each of its actions,
-    resources and conditions is needed by one of them."""
+def check_deployer_policy(calls, unrecorded):
+    """Every recorded call (and each request of `unrecorded`, which no call shows) is allowed by
+    the deployer's policy, and each of its actions, resources and conditions is needed by one
+    of them."""
     for command, (operation, text) in COMMAND_CALLS.items():
         assert any(
             call["operation"] == operation and text in json.dumps(call["params"]) for call in calls
         ), command
-    requests = iam_policy.required(calls, ACCOUNT) + by_stack
+    requests = iam_policy.required(calls, ACCOUNT) + unrecorded
     policy = json.loads(DEPLOYER_POLICY.read_text())
     denied = sorted(
         {(r.why, r.action, r.resource) for r in requests if not iam_policy.allows(policy, r)}
@@ -172,6 +191,7 @@ def check_stage(aws):
     # moto's CloudFormation drops EndpointConfiguration: read what Zappa's stack asked for.
     template = client(aws, "cloudformation").get_template(StackName=FUNCTION)["TemplateBody"]
     template = json.loads(template) if isinstance(template, str) else template
+    check_role_trust(aws, function["Role"], template)
     (rest_api,) = [
         r for r in template["Resources"].values() if r["Type"] == "AWS::ApiGateway::RestApi"
     ]
@@ -212,8 +232,79 @@ def check_stage(aws):
     assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
 
 
+def check_role_trust(aws, role_arn, template):
+    """The function's role trusts the services of deploy/function-trust.json, and each of them
+    is one that the deploy hands the role to: no fewer (the API or the schedule would fail in
+    AWS, though not on moto, which checks no trust) and no more."""
+    role = client(aws, "iam").get_role(RoleName=role_arn.rsplit("/", 1)[1])["Role"]
+    trust = role["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    assert trust == json.loads((ROOT / STAGE_SETTINGS["assume_policy"]).read_text())
+    trusted = set()
+    for statement in trust["Statement"]:
+        assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
+        assert set(statement["Principal"]) == {"Service"}
+        services = statement["Principal"]["Service"]
+        trusted |= {services} if isinstance(services, str) else set(services)
+
+    needed = {"lambda.amazonaws.com"}  # the function runs as the role
+    integrations = [
+        resource["Properties"]["Integration"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::ApiGateway::Method"
+    ]
+    if any(integration.get("Credentials") == role_arn for integration in integrations):
+        # Zappa's REST integrations invoke the function as the role, not through its resource
+        # policy: API Gateway assumes it for every request.
+        needed.add("apigateway.amazonaws.com")
+    rules = client(aws, "events").list_rules(NamePrefix=f"{FUNCTION}-")["Rules"]
+    if any(rule.get("RoleArn") == role_arn for rule in rules):
+        # Zappa's PutRule names the role; EventBridge refuses a role it may not assume.
+        needed.add("events.amazonaws.com")
+    assert trusted == needed
+
+
+def check_caller_rate_limit(aws, limit):
+    """The stage's web ACL and its rule, as the WAF and API Gateway consoles show them; with
+    no limit, neither the ACL nor its association. Returns the ACL's ARN."""
+    wafv2 = client(aws, "wafv2")
+    apigateway = client(aws, "apigateway")
+    (api,) = [a for a in apigateway.get_rest_apis()["items"] if a["name"] == FUNCTION]
+    stage = apigateway.get_stage(restApiId=api["id"], stageName=STAGE)
+    named = [a for a in wafv2.list_web_acls(Scope="REGIONAL")["WebACLs"] if a["Name"] == WEB_ACL]
+    if limit is None:
+        assert "webAclArn" not in stage
+        assert not named
+        return None
+    (summary,) = named
+    assert stage["webAclArn"] == summary["ARN"]
+    acl = wafv2.get_web_acl(Name=WEB_ACL, Scope="REGIONAL", Id=summary["Id"])["WebACL"]
+    assert acl["DefaultAction"] == {"Allow": {}}
+    (rule,) = acl["Rules"]
+    statement = rule["Statement"]["RateBasedStatement"]
+    assert statement["Limit"] == limit
+    assert statement["AggregateKeyType"] == "CUSTOM_KEYS"
+    assert [key["Header"]["Name"] for key in statement["CustomKeys"]] == ["authorization"]
+    response = rule["Action"]["Block"]["CustomResponse"]
+    assert response["ResponseCode"] == 429
+    body = acl["CustomResponseBodies"][response["CustomResponseBodyKey"]]
+    assert list(json.loads(body["Content"])) == ["error"]
+    return acl["ARN"]
+
+
+def set_taskapp_setting(zappa, name, value):
+    """Change one of the stage's "taskapp" settings in the cycle's copy; None removes it."""
+    settings = json.loads(zappa.settings.read_text())
+    limits = settings[STAGE]["taskapp"]
+    if value is None:
+        limits.pop(name, None)
+    else:
+        limits[name] = value
+    zappa.settings.write_text(json.dumps(settings))
+
+
 def put_log_line(aws, line):
-    """A line as the function writes it (moto runs no code, so the test writes it)."""
+    """A line the function wrote to stdout (moto runs no code, so the test puts it there)."""
     logs = client(aws, "logs")
     group, stream = f"/aws/lambda/{FUNCTION}", "2026/11/25/[$LATEST]test"
     logs.create_log_stream(logGroupName=group, logStreamName=stream)
@@ -222,5 +313,5 @@ def put_log_line(aws, line):
     logs.put_log_events(
         logGroupName=group,
         logStreamName=stream,
-        logEvents=[{"timestamp": timestamp, "message": line}],
+        logEvents=[{"timestamp": timestamp, "message": line + "\n"}],
     )

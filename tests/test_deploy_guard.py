@@ -5,6 +5,7 @@ A stage whose table does not exist yet deploys as before (tests/test_deploy_cycl
 """
 
 import io
+import sys
 import zipfile
 
 import boto3
@@ -92,7 +93,7 @@ def deploy_previous_release(aws):
         archive.writestr("handler.py", "def lambda_handler(event, context):\n    return {}\n")
     return client(aws, "lambda").create_function(
         FunctionName=FUNCTION,
-        Runtime=STAGE_SETTINGS["runtime"],
+        Runtime=f"python{sys.version_info.major}.{sys.version_info.minor}",
         Role=role["Arn"],
         Handler="handler.lambda_handler",
         Code={"ZipFile": package.getvalue()},

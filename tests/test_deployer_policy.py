@@ -20,7 +20,10 @@ REPOSITORY = "your-org/taskapp"  # a placeholder the README says to replace
 OIDC = "token.actions.githubusercontent.com"
 PROJECT = "taskapp"
 # Statements that AWS allows no narrower Resource for, each explained in the README.
-ACCOUNT_WIDE = {"FunctionMetrics": ["cloudwatch:GetMetricStatistics"]}
+ACCOUNT_WIDE = {
+    "FunctionMetrics": ["cloudwatch:GetMetricStatistics"],
+    "FindCallerRateLimits": ["wafv2:ListWebACLs"],
+}
 
 
 def listed(value):
@@ -104,6 +107,10 @@ def test_iam_only_on_the_projects_roles_and_passrole_only_to_its_services():
         ("events:PutRule", "arn:aws:events:us-east-1:123456789012:rule/other-rule"),
         ("iam:CreateUser", "arn:aws:iam::123456789012:user/someone"),
         ("lambda:GetFunction", "arn:aws:lambda:eu-west-1:123456789012:function:taskapp-dev"),
+        ("wafv2:DeleteWebACL", "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/other/1"),
+        ("wafv2:UpdateWebACL", "arn:aws:wafv2:us-east-1:123456789012:global/webacl/taskapp-x/1"),
+        ("wafv2:CreateRuleGroup", "arn:aws:wafv2:us-east-1:123456789012:regional/rulegroup/x/1"),
+        ("apigateway:SetWebACL", "arn:aws:apigateway:eu-west-1::/restapis/abc/stages/dev"),
     ],
 )
 def test_the_policy_refuses_what_is_not_this_projects(action, resource):
@@ -232,3 +239,41 @@ def test_recorded_calls_map_to_actions_and_arns():
     ]
     with pytest.raises(KeyError, match="no IAM mapping"):
         required([{**calls[0], "service": "sns", "operation": "Publish"}], "1")
+
+
+def test_web_acl_calls_map_to_the_acl_the_stage_and_the_stages_own_permission():
+    acl = "arn:aws:wafv2:us-east-1:1:regional/webacl/taskapp-dev-callers/abc"
+    stage = "arn:aws:apigateway:us-east-1::/restapis/xyz/stages/dev"
+
+    def call(operation, **params):
+        return {
+            "service": "wafv2",
+            "operation": operation,
+            "method": "POST",
+            "uri": "/",
+            "region": "us-east-1",
+            "params": params,
+        }
+
+    calls = [
+        call("ListWebACLs", Scope="REGIONAL"),
+        call("CreateWebACL", Name="taskapp-dev-callers", Scope="REGIONAL"),
+        call("UpdateWebACL", Name="taskapp-dev-callers", Scope="REGIONAL", Id="abc"),
+        call("AssociateWebACL", WebACLArn=acl, ResourceArn=stage),
+        call("GetWebACLForResource", ResourceArn=stage),
+        call("DisassociateWebACL", ResourceArn=stage),
+    ]
+    assert [(r.action, r.resource) for r in required(calls, "1")] == [
+        ("wafv2:ListWebACLs", "*"),
+        ("wafv2:CreateWebACL", "arn:aws:wafv2:us-east-1:1:regional/webacl/taskapp-dev-callers/*"),
+        ("wafv2:UpdateWebACL", acl),
+        ("wafv2:AssociateWebACL", acl),
+        ("wafv2:AssociateWebACL", stage),
+        ("apigateway:SetWebACL", stage),
+        ("wafv2:GetWebACLForResource", stage),
+        ("wafv2:DisassociateWebACL", stage),
+        ("apigateway:SetWebACL", stage),
+    ]
+    load_balancer = "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/x/1"
+    with pytest.raises(KeyError, match="no IAM mapping"):
+        required([call("DisassociateWebACL", ResourceArn=load_balancer)], "1")

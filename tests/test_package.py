@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,18 +13,46 @@ import pytest
 from taskapp import create_app, store
 from taskapp.config import TestConfig
 from taskapp.models import Task
+from taskapp.pages import DOCS_ASSETS
 from tests.events import body_of, rest_event
 from tools.lambda_runner import unpack
 
 ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = ("pytest", "moto", "troposphere", "cfn_flip", "boto3", "botocore", "ruff", "pip")
+# What a working tree may hold besides the project: secrets, editor and OS litter, a stray script.
+DECOYS = (
+    ".env",
+    ".env.local",
+    ".aws-credentials-test",
+    "keys/other.pem",
+    "server.key",
+    ".git/config",
+    ".idea/workspace.xml",
+    ".vscode/settings.json",
+    ".DS_Store",
+    ".hypothesis/examples/entry",
+    "scratch.py",
+    "taskapp/.env",
+    "taskapp/.tasks.py.swp",
+    "taskapp/static/.DS_Store",
+    "taskapp/static/signing.pem",
+)
+# Left out of the copy: big, and named in Zappa's exclude list anyway.
+NOT_COPIED = (".venv*", "node_modules", ".git", "dist", "artifacts", ".*_cache", "__pycache__")
 
 
 @pytest.fixture(scope="module")
-def package():
-    """`make package STAGE=dev`, as a user builds it: dist/taskapp-dev.zip."""
-    subprocess.run(["make", "-s", "package", "STAGE=dev"], cwd=ROOT, check=True)
-    return ROOT / "dist" / "taskapp-dev.zip"
+def package(tmp_path_factory):
+    """`make package STAGE=dev`, as a user builds it, in a copy of the project with DECOYS
+    lying about; the copy shares the project's .venv-deploy."""
+    project = tmp_path_factory.mktemp("build") / "taskapp"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(*NOT_COPIED))
+    (project / ".venv-deploy").symlink_to(ROOT / ".venv-deploy")
+    for decoy in DECOYS:
+        (project / decoy).parent.mkdir(parents=True, exist_ok=True)
+        (project / decoy).write_text("AWS_SECRET_ACCESS_KEY=not-to-be-shipped\n")
+    subprocess.run(["make", "-s", "package", "STAGE=dev"], cwd=project, check=True)
+    return project / "dist" / "taskapp-dev.zip"
 
 
 def test_package_holds_only_what_runs_in_production(package):
@@ -38,6 +67,34 @@ def test_package_holds_only_what_runs_in_production(package):
     )
     # 3.1 MiB without cryptography, which PyJWT needs to verify RS256/ES256 tokens (4.7 MiB).
     assert package.stat().st_size <= 10 * 1024 * 1024
+
+
+def test_package_ships_nothing_else_that_lies_in_the_project(package):
+    names = zipfile.ZipFile(package).namelist()
+    top = {name.split("/")[0] for name in names}
+
+    assert [name for name in names if name in DECOYS] == []
+    assert not top & {"keys", ".git", ".idea", ".vscode", ".hypothesis", "postman"}
+    assert not top & {"zappa_settings.json", "README.md", "Makefile", "requirements.txt"}
+    assert not any(Path(name).name.startswith(".") for name in names if name.startswith("taskapp/"))
+
+
+def test_package_ships_only_the_swagger_ui_assets_that_docs_uses(package):
+    names = zipfile.ZipFile(package).namelist()
+
+    assets = {
+        name.rpartition("/")[2] for name in names if name.startswith("swagger_ui_bundle/vendor/")
+    }
+    assert assets == DOCS_ASSETS
+
+
+def test_the_apps_wsgi_is_not_zappas(package):
+    """Zappa warns of a namespace collision between wsgi.app and its own wsgi module; there is
+    none: the package's wsgi.py is the app's, and the handler imports zappa.wsgi."""
+    archive = zipfile.ZipFile(package)
+
+    assert archive.read("wsgi.py") == (ROOT / "wsgi.py").read_bytes()
+    assert b"from zappa.wsgi import" in archive.read("handler.py")
 
 
 def test_package_carries_bytecode_that_lambda_can_use(package):

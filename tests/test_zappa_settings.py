@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from zappa.cli import ZappaCLI
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = json.loads((ROOT / "zappa_settings.json").read_text())
@@ -13,7 +14,6 @@ APP_ACTIONS = {
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
     "dynamodb:Query",
 }
 
@@ -36,7 +36,19 @@ def test_stage_is_production_safe(name):
     assert isinstance(settings["keep_warm"], bool)
     assert settings["cors"] is False  # Flask answers CORS, the same locally and in AWS
     assert settings["callbacks"]["post"] == "deploy.hooks.post_deploy"
-    assert settings["runtime"] == f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_stage_runs_on_the_python_that_builds_it(name, monkeypatch):
+    """No stage names a runtime, so Zappa deploys the version of the Python that packages the
+    stage: the one that made the package's bytecode and binary wheels."""
+    monkeypatch.chdir(ROOT)  # the stage's policy file is named from the project's root
+    cli = ZappaCLI()
+    cli.api_stage = name
+    cli.load_settings(str(ROOT / "zappa_settings.json"))
+
+    assert "runtime" not in stage(name)
+    assert cli.runtime == f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def test_each_stage_has_its_own_table_origins_and_limits():
@@ -54,7 +66,7 @@ def test_each_stage_has_its_own_table_origins_and_limits():
 
 
 @pytest.mark.parametrize("name", STAGES)
-def test_role_may_touch_only_its_own_table_and_logs(name):
+def test_role_may_touch_only_its_own_table_logs_and_function(name):
     settings = stage(name)
     policy = json.loads((ROOT / settings["attach_policy"]).read_text())
     table = settings["aws_environment_variables"]["TABLE_NAME"]
@@ -67,12 +79,22 @@ def test_role_may_touch_only_its_own_table_and_logs(name):
             if resource.startswith("arn:aws:dynamodb:"):
                 assert resource.split(":", 5)[5] in (f"table/{table}", f"table/{table}/index/*")
                 assert set(statement["Action"]) <= APP_ACTIONS
+            elif resource.startswith("arn:aws:lambda:"):
+                # API Gateway invokes the function as this role: Zappa's integrations name the
+                # role as their credentials.
+                assert resource == f"arn:aws:lambda:*:*:function:{function}"
+                assert statement["Action"] == ["lambda:InvokeFunction"]
             else:
                 assert resource.startswith(f"arn:aws:logs:*:*:log-group:/aws/lambda/{function}")
                 assert {action.split(":")[0] for action in statement["Action"]} == {"logs"}
     granted = {action for statement in policy["Statement"] for action in statement["Action"]}
     assert APP_ACTIONS <= granted
-    assert not any(action.startswith(("dynamodb:Scan", "dynamodb:Batch")) for action in granted)
+    assert "lambda:InvokeFunction" in granted
+    # Deletes leave tombstones that DynamoDB's TTL removes: the app never deletes an item.
+    assert not any(
+        action.startswith(("dynamodb:Scan", "dynamodb:Batch", "dynamodb:Delete"))
+        for action in granted
+    )
 
 
 def test_deployed_stages_identify_their_callers():

@@ -44,8 +44,14 @@ S3_ACTIONS = {
     "HeadObject": "s3:GetObject",
     "DeleteObject": "s3:DeleteObject",
 }
-# CloudWatch's metric reads have no resource type: IAM takes only "*" for them.
-ACCOUNT_WIDE = {("monitoring", "GetMetricStatistics"): "cloudwatch:GetMetricStatistics"}
+# CloudWatch's metric reads and WAF's list of web ACLs have no resource type: IAM takes only
+# "*" for them.
+ACCOUNT_WIDE = {
+    ("monitoring", "GetMetricStatistics"): "cloudwatch:GetMetricStatistics",
+    ("wafv2", "ListWebACLs"): "wafv2:ListWebACLs",
+}
+# A web ACL's ARN names its scope: "regional", or "global" (CloudFront's, kept in us-east-1).
+WAF_SCOPES = {"REGIONAL": "regional", "CLOUDFRONT": "global"}
 
 
 def _pattern(text, case_sensitive=True):
@@ -178,7 +184,43 @@ def _requests(call, account):
             bucket_and_key = urlsplit(params["TemplateURL"]).path.lstrip("/")
             requests.append(Request("s3:GetObject", f"arn:aws:s3:::{bucket_and_key}"))
         return requests
+    if service == "wafv2":
+        return _waf_requests(operation, params, region, account)
     raise KeyError(f"no IAM mapping for {service}:{operation}: add one to tools/iam_policy.py")
+
+
+def _waf_requests(operation, params, region, account):
+    if operation in ("CreateWebACL", "GetWebACL", "UpdateWebACL", "DeleteWebACL"):
+        scope = WAF_SCOPES[params["Scope"]]
+        # A new ACL's id is AWS's to choose: IAM sees the name and any id.
+        acl = f"{params['Name']}/{params.get('Id', '*')}"
+        arn = f"arn:aws:wafv2:{region}:{account}:{scope}/webacl/{acl}"
+        return [Request(f"wafv2:{operation}", arn)]
+    resource = params["ResourceArn"]
+    if not resource.startswith("arn:aws:apigateway:"):
+        raise KeyError(f"no IAM mapping for wafv2:{operation} on {resource}")
+    # Associating and disassociating also change the API Gateway stage, which asks for its own
+    # permission; GetWebACLForResource also reads the ACL it answers (see web_acl_read).
+    if operation == "AssociateWebACL":
+        return [
+            Request("wafv2:AssociateWebACL", params["WebACLArn"]),
+            Request("wafv2:AssociateWebACL", resource),
+            Request("apigateway:SetWebACL", resource),
+        ]
+    if operation == "DisassociateWebACL":
+        return [
+            Request("wafv2:DisassociateWebACL", resource),
+            Request("apigateway:SetWebACL", resource),
+        ]
+    if operation == "GetWebACLForResource":
+        return [Request("wafv2:GetWebACLForResource", resource)]
+    raise KeyError(f"no IAM mapping for wafv2:{operation}: add one to tools/iam_policy.py")
+
+
+def web_acl_read(acl_arn):
+    """GetWebACLForResource checks wafv2:GetWebACL on the ACL it finds on the resource, with the
+    caller's rights; the recorded call names the resource only."""
+    return Request("wafv2:GetWebACL", acl_arn, why="wafv2:GetWebACLForResource (the ACL it reads)")
 
 
 def _function_arn(params, region, account):

@@ -8,15 +8,20 @@ Takes moto_server's arguments. Before the server starts it:
   answers without running the code, and no command of the deploy cycle invokes anyway;
 - makes GetFunction's Code.Location a URL that answers the version's zip, as AWS's presigned
   URL does: moto's points at AWS itself, and `zappa rollback` downloads the previous version's
-  code from it. A small HTTP server on loopback, in this process, serves those URLs.
+  code from it. A small HTTP server on loopback, in this process, serves those URLs;
+- makes API Gateway's CreateDeployment on an existing stage point that stage at the new
+  deployment, as AWS does, instead of replacing it with a blank one: `zappa update` deploys
+  the API again, and the stage keeps its settings and its web ACL in AWS.
 """
 
+import functools
 import json
 import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
+from moto.apigateway.models import RestAPI
 from moto.awslambda import urls
 from moto.awslambda.exceptions import GenericResourcNotFound
 from moto.awslambda.responses import LambdaResponse
@@ -37,6 +42,24 @@ if not hasattr(LambdaResponse, "list_function_url_configs"):
     route = r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/urls/?$"
     urls.url_paths[route] = LambdaResponse.dispatch
 default_user_config["lambda"] = {"use_docker": False}
+
+
+def keep_existing_stage(create_deployment):
+    @functools.wraps(create_deployment)
+    def wrapper(self, name, description, stage_variables=None):
+        stage = self.stages.get(name) if name else None
+        deployment = create_deployment(self, name, description, stage_variables)
+        if stage is not None:
+            stage.deployment_id = deployment.id
+            stage.variables.update(stage_variables or {})
+            self.stages[name] = stage
+        return deployment
+
+    return wrapper
+
+
+if not hasattr(RestAPI.create_deployment, "__wrapped__"):
+    RestAPI.create_deployment = keep_existing_stage(RestAPI.create_deployment)
 
 CODE = {}  # URL token: the function version whose zip it answers
 
