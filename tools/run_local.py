@@ -1,64 +1,114 @@
 """`make run`: serve the API on http://127.0.0.1:$PORT (5000) with a table to serve from.
 
 Starts DynamoDB Local with its data in .dynamodb/ (so tasks survive a restart) unless
-DYNAMODB_ENDPOINT names a DynamoDB already, creates the table if it is missing, then runs
-`flask run` until interrupted, and stops what it started.
+DYNAMODB_ENDPOINT names a DynamoDB already, runs `flask create-table`, then serves the app
+(as `flask run` would) until Ctrl-C or SIGTERM, and stops what it started. If that DynamoDB
+Local dies meanwhile, the server stops too, with a sentence, rather than answer 503s.
 
 `make migrate FROM=OLD TO=NEW` (`run_local.py migrate OLD NEW`): the same database, and
 `flask migrate-table --from OLD --to NEW` instead of the server.
 """
 
 import os
-import signal
 import subprocess
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tools.dynamodb_local import ROOT, DynamoDBLocal  # noqa: E402
+from tools.dynamodb_local import ROOT, DynamoDBLocal, stop_on_signals  # noqa: E402
+
+# How often the server checks that its DynamoDB Local still runs.
+WATCH_SECONDS = 0.5
 
 
 def main(args):
-    env = dict(os.environ)
-    if args[:1] == ["migrate"]:
-        source, target = args[1:3]
-        env["TABLE_NAME"] = target
+    # SIGTERM and SIGHUP end the run as Ctrl-C does: everything stopped, exit status 0.
+    stop_on_signals()
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        return 0
+
+
+def run(args):
+    migrating = args[:1] == ["migrate"]
+    if migrating and (len(args) != 3 or not all(args[1:])):
+        print(
+            "migrate needs the old and the new table: make migrate FROM=taskapp-local "
+            "TO=taskapp-local-2.",
+            file=sys.stderr,
+        )
+        return 2
+    os.chdir(ROOT)
+    env = os.environ  # the server runs in this process; the flask commands inherit it
+    if migrating:
+        env["TABLE_NAME"] = args[2]
     env.setdefault("TABLE_NAME", "taskapp-local")
     env.setdefault("FLASK_APP", "wsgi")
-    database = None
-    if not env.get("DYNAMODB_ENDPOINT"):
-        port = int(env.get("DYNAMODB_LOCAL_PORT", "8000"))
-        data = env.get("DYNAMODB_DATA_DIR", str(ROOT / ".dynamodb"))
-        database = DynamoDBLocal(port, data, log=os.path.join(data, "dynamodb-local.log"))
-        print(f"Starting DynamoDB Local on {database.endpoint} (data in {data})", flush=True)
-        database.start()
-        env["DYNAMODB_ENDPOINT"] = database.endpoint
-        # DynamoDB Local accepts any credentials, but botocore wants some.
-        env.setdefault("AWS_ACCESS_KEY_ID", "local")
-        env.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    flask = [sys.executable, "-m", "flask"]
+    database = None
     try:
-        if args[:1] == ["migrate"]:
-            command = [*flask, "migrate-table", "--from", source, "--to", target]
-            return subprocess.run(command, env=env, cwd=ROOT).returncode
-        subprocess.run([*flask, "create-table"], env=env, check=True, cwd=ROOT)
-        port = env.get("PORT", "5000")
-        server = subprocess.Popen(
-            [*flask, "run", "--host", "127.0.0.1", "--port", port], env=env, cwd=ROOT
-        )
-        # Stop cleanly on SIGTERM as on Ctrl-C, so DynamoDB Local never outlives the server.
-        signal.signal(signal.SIGTERM, lambda *_: server.terminate())
-        try:
-            return server.wait()
-        except KeyboardInterrupt:
-            server.terminate()
-            return server.wait()
-    except subprocess.CalledProcessError as error:
-        return error.returncode
+        if not env.get("DYNAMODB_ENDPOINT"):
+            port = int(env.get("DYNAMODB_LOCAL_PORT", "8000"))
+            data = env.get("DYNAMODB_DATA_DIR", str(ROOT / ".dynamodb"))
+            database = DynamoDBLocal(port, data, log=os.path.join(data, "dynamodb-local.log"))
+            print(f"Starting DynamoDB Local on {database.endpoint} (data in {data})", flush=True)
+            try:
+                database.start()
+            except RuntimeError as error:
+                print(error, file=sys.stderr)
+                return 1
+            env["DYNAMODB_ENDPOINT"] = database.endpoint
+            # DynamoDB Local accepts any credentials, but botocore wants some.
+            env.setdefault("AWS_ACCESS_KEY_ID", "local")
+            env.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+        flask = [sys.executable, "-m", "flask"]
+        if migrating:
+            return subprocess.run(
+                [*flask, "migrate-table", "--from", args[1], "--to", args[2]]
+            ).returncode
+        # It ends in one sentence (on stderr) when the table cannot be made or checked.
+        created = subprocess.run([*flask, "create-table"]).returncode
+        if created != 0:
+            return created
+        return serve(int(env.get("PORT", "5000")), database)
     finally:
         if database is not None:
             database.stop()
+
+
+def serve(port, database):
+    """The app on 127.0.0.1:``port`` until interrupted, or until ``database`` stops by itself."""
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    from wsgi import app
+
+    class RequestHandler(WSGIRequestHandler):
+        def log_request(self, code="-", size="-"):
+            pass  # the app logs every request already, as one JSON line
+
+    try:
+        server = make_server("127.0.0.1", port, app, threaded=True, request_handler=RequestHandler)
+    except OSError as error:
+        print(f"Cannot serve on 127.0.0.1:{port} ({error.strerror}): set PORT.", file=sys.stderr)
+        return 1
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(f"Serving http://127.0.0.1:{port} (Ctrl-C stops it)", flush=True)
+    try:
+        while database is None or database.exited() is None:
+            time.sleep(WATCH_SECONDS)
+        print(
+            f"DynamoDB Local stopped (exit status {database.exited()}, log in {database.log}), "
+            "so the server stopped too: run it again.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 if __name__ == "__main__":
