@@ -1,8 +1,12 @@
 """Settings read from the environment when the app is built."""
 
 import os
+import re
 
 from .auth import AUTH_MODES
+
+# DynamoDB's rule for table names.
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 
 
 class ConfigError(RuntimeError):
@@ -69,6 +73,11 @@ class Config:
             raise ConfigError(
                 "TABLE_NAME is not set: it must name the stage's DynamoDB table "
                 "(`make run` sets it to taskapp-local)."
+            )
+        if not _TABLE_NAME.fullmatch(self.TABLE_NAME):
+            raise ConfigError(
+                f"TABLE_NAME {self.TABLE_NAME!r} is not a DynamoDB table name: 3 to 255 letters, "
+                "digits, '_', '-' or '.'."
             )
         if self.AUTH_MODE not in AUTH_MODES:
             raise ConfigError(

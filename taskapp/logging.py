@@ -23,8 +23,18 @@ def init_app(app):
         logger.addHandler(handler)
     logger.setLevel(app.config["LOG_LEVEL"])
     logger.propagate = False
+    access = logging.getLogger("werkzeug")
+    if not any(isinstance(f, _WithoutAccessLines) for f in access.filters):
+        access.addFilter(_WithoutAccessLines())
     app.before_request(_start_clock)
     app.after_request(_log_request)
+
+
+class _WithoutAccessLines(logging.Filter):
+    """`flask run` logs each request in werkzeug's format too: the JSON line says it all."""
+
+    def filter(self, record):
+        return " - - [" not in str(record.msg)
 
 
 def request_id():

@@ -39,3 +39,20 @@ def test_malformed_number_setting_is_refused(monkeypatch):
 
     with pytest.raises(ConfigError, match="DYNAMODB_READ_TIMEOUT"):
         Config()
+
+
+@pytest.mark.parametrize("name", ["ab", "tasks/dev", "my table", "x" * 256])
+def test_a_table_name_dynamodb_would_refuse_fails_at_start(monkeypatch, name):
+    monkeypatch.setenv("TABLE_NAME", name)
+
+    with pytest.raises(ConfigError, match="is not a DynamoDB table name"):
+        create_app()
+
+
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_a_task_limit_below_one_is_refused(monkeypatch, value):
+    monkeypatch.setenv("TABLE_NAME", "taskapp-dev")
+    monkeypatch.setenv("TASKS_PER_OWNER", value)
+
+    with pytest.raises(ConfigError, match="TASKS_PER_OWNER"):
+        create_app()

@@ -1,8 +1,11 @@
 """One JSON log line per request: method, path, status, latency and request id, nothing else."""
 
 import json
+import logging
+import urllib.request
 
 from tests.helpers import create
+from tests.servers import AppServer
 
 
 def test_each_request_logs_one_json_line(client, log_lines):
@@ -27,3 +30,13 @@ def test_query_strings_stay_out_of_the_log(client, log_lines):
     client.get("/tasks?limit=5&cursor=abc")
 
     assert json.loads(log_lines[0])["path"] == "/tasks"
+
+
+def test_flask_run_logs_each_request_once(app, caplog):
+    """werkzeug's server logs its own line per request; the JSON line already says it all."""
+    with caplog.at_level(logging.INFO), AppServer(app) as server:
+        urllib.request.urlopen(server.base + "/tasks").read()
+
+    lines = [record.getMessage() for record in caplog.records]
+    assert [line for line in lines if '"path":"/tasks"' in line]
+    assert not [line for line in lines if "GET /tasks HTTP/1.1" in line]

@@ -109,22 +109,25 @@ def migrate_table(source: str, target: str, echo=print) -> dict:
     older version, and the Scan's position is saved in the target after every page, so a run
     that stops resumes where it stopped, and a run after a finished one copies what changed.
     """
-    client = connection().client
-    try:
-        layout = _layout(client.describe_table(TableName=source)["Table"])
-    except client.exceptions.ResourceNotFoundException:
-        raise TableMismatch(
-            f"Table {source} does not exist: --from must name the earlier release's table."
-        ) from None
-    if layout == _layout(_model_table()):
-        raise TableMismatch(f"Table {source} is already this release's: there is nothing to copy.")
-    stage_table = Task.Meta.table_name
-    Task.Meta.table_name = IdempotencyRecord.Meta.table_name = target
-    try:
-        ensure_table()
-        return _copy_all(client, source, target, echo)
-    finally:
-        Task.Meta.table_name = IdempotencyRecord.Meta.table_name = stage_table
+    with translated_errors():
+        client = connection().client
+        try:
+            layout = _layout(client.describe_table(TableName=source)["Table"])
+        except client.exceptions.ResourceNotFoundException:
+            raise TableMismatch(
+                f"Table {source} does not exist: --from must name the earlier release's table."
+            ) from None
+        if layout == _layout(_model_table()):
+            raise TableMismatch(
+                f"Table {source} is already this release's: there is nothing to copy."
+            )
+        stage_table = Task.Meta.table_name
+        Task.Meta.table_name = IdempotencyRecord.Meta.table_name = target
+        try:
+            ensure_table()
+            return _copy_all(client, source, target, echo)
+        finally:
+            Task.Meta.table_name = IdempotencyRecord.Meta.table_name = stage_table
 
 
 def _copy_all(client, source: str, target: str, echo) -> dict:
