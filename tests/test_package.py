@@ -4,7 +4,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -15,7 +14,9 @@ from taskapp.config import TestConfig
 from taskapp.models import Task
 from taskapp.pages import DOCS_ASSETS
 from tests.events import body_of, rest_event
+from tests.helpers import deploy_python
 from tools.lambda_runner import unpack
+from tools.zappa_offline import DEPLOY_VENV
 
 ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = ("pytest", "moto", "troposphere", "cfn_flip", "boto3", "botocore", "ruff", "pip")
@@ -101,7 +102,7 @@ def test_package_carries_bytecode_that_lambda_can_use(package):
     """Hash-based, unchecked .pyc for every module: no compiling at a cold start."""
     archive = zipfile.ZipFile(package)
     names = set(archive.namelist())
-    tag = sys.implementation.cache_tag
+    tag = deploy_python()["cache_tag"]
     for module in ("wsgi.py", "taskapp/tasks.py", "flask/app.py", "handler.py"):
         folder, _, name = module.rpartition("/")
         pyc = f"{folder + '/' if folder else ''}__pycache__/{name[:-3]}.{tag}.pyc"
@@ -130,7 +131,9 @@ def run_package(lambda_root, tmp_path, events, endpoint):
         ],
     }
     subprocess.run(
-        [sys.executable, "-S", str(ROOT / "tools" / "lambda_runner.py"), str(task), str(runtime)]
+        # The Python that built the package, bare (-S), as Lambda's runtime is.
+        [str(DEPLOY_VENV / "bin" / "python"), "-S", str(ROOT / "tools" / "lambda_runner.py")]
+        + [str(task), str(runtime)]
         + [str(tmp_path / "events.json"), str(tmp_path / "results.json")],
         env=env,
         check=True,
