@@ -36,20 +36,30 @@ def assert_misconfigured(response, log_lines, says):
     assert logged["cause"]
 
 
-@pytest.mark.parametrize("call", CALLS)
-def test_no_credentials_is_a_500_that_names_the_settings(
-    call, dynamodb_local, monkeypatch, tmp_path, log_lines
-):
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+@pytest.fixture
+def no_credentials(monkeypatch, tmp_path):
+    """An environment where botocore finds no credentials anywhere."""
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+    ):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("AWS_SECURITY_TOKEN", raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     # A session of its own: the suite's shared one has found the fake credentials already.
     with patch("pynamodb.connection.base.get_session", botocore.session.Session):
-        client = create_app(TestConfig(endpoint=dynamodb_local)).test_client()
-        response = CALLS[call](client)
+        yield
+
+
+@pytest.mark.parametrize("call", CALLS)
+def test_no_credentials_is_a_500_that_names_the_settings(
+    call, dynamodb_local, no_credentials, log_lines
+):
+    client = create_app(TestConfig(endpoint=dynamodb_local)).test_client()
+    response = CALLS[call](client)
 
     assert_misconfigured(response, log_lines, "AWS_ACCESS_KEY_ID")
 
@@ -79,14 +89,7 @@ def test_refused_credentials_are_a_500_that_says_so(call, log_lines):
     assert_misconfigured(response, log_lines, "refused the credentials")
 
 
-def test_ensure_table_without_credentials_says_what_to_set(monkeypatch, tmp_path, dynamodb_local):
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("AWS_SECURITY_TOKEN", raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    with patch("pynamodb.connection.base.get_session", botocore.session.Session):
-        app = create_app(TestConfig(endpoint=dynamodb_local))
-        with app.app_context(), pytest.raises(store.StoreMisconfigured, match="AWS_ACCESS_KEY_ID"):
-            store.ensure_table()
+def test_ensure_table_without_credentials_says_what_to_set(dynamodb_local, no_credentials):
+    app = create_app(TestConfig(endpoint=dynamodb_local))
+    with app.app_context(), pytest.raises(store.StoreMisconfigured, match="AWS_ACCESS_KEY_ID"):
+        store.ensure_table()
