@@ -7,6 +7,8 @@ from .auth import AUTH_MODES
 
 # DynamoDB's rule for table names.
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+# An origin as a browser writes it, and as a Content-Security-Policy source may hold it.
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 class ConfigError(RuntimeError):
@@ -63,8 +65,17 @@ class Config:
         self.TASKS_PER_OWNER = int(_number(env, "TASKS_PER_OWNER", 100_000))
         origins = env.get("CORS_ORIGINS", "*")
         self.CORS_ORIGINS = "*" if origins.strip() == "*" else _split(origins)
+        # Origins besides its own whose API the /app page may be pointed at (?api=), such as
+        # another stage's; the page's Content-Security-Policy lets it talk to these only.
+        self.APP_API_ORIGINS = _split(env.get("APP_API_ORIGINS", ""))
 
     def validate(self):
+        for origin in self.APP_API_ORIGINS:
+            if not _ORIGIN.fullmatch(origin):
+                raise ConfigError(
+                    f"APP_API_ORIGINS holds {origin!r}, which is not an origin such as "
+                    "https://api.example.com (a scheme, a host and maybe a port; no path)."
+                )
         if self.TASKS_PER_OWNER < 1:
             raise ConfigError("TASKS_PER_OWNER must be at least 1.")
         if self.SYNC_SETTLE_SECONDS <= 0 or self.SYNC_RETENTION_SECONDS <= 0:

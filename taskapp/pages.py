@@ -1,12 +1,20 @@
 """Pages for people: what this API is at /, Swagger UI at /docs (assets from the
-swagger-ui-bundle package, so it works with no internet) and /app, a small task page that calls
-the API from any origin."""
+swagger-ui-bundle package, so it works with no internet) and /app, the offline-first task page
+(taskapp/static/app.js), which calls this API or one on an origin the stage allows."""
 
 import base64
 import hashlib
 import re
 
-from flask import Blueprint, abort, current_app, request, send_from_directory, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from swagger_ui_bundle import swagger_ui_path
 
 blp = Blueprint("pages", __name__)
@@ -42,10 +50,36 @@ def docs_asset(filename):
     return send_from_directory(swagger_ui_path, filename)
 
 
+# What the task page is made of: the page, its files in static/, and its service worker.
+APP_ENDPOINTS = frozenset({"pages.task_page", "pages.service_worker", "static"})
+
+
 @blp.get("/app")
 def task_page():
-    """The task page: ?api=ORIGIN points it at an API on another origin."""
-    return send_from_directory(current_app.static_folder, "app.html")
+    """The task page: ?api=URL points it at an API on an origin that APP_API_ORIGINS allows."""
+    return render_template("app.html", api_origins=current_app.config["APP_API_ORIGINS"])
+
+
+@blp.get("/sw.js")
+def service_worker():
+    """The task page's service worker, at the stage's root so that its scope covers /app."""
+    return send_from_directory(current_app.static_folder, "sw.js")
+
+
+@blp.after_app_request
+def protect_app(response):
+    """/app runs its own files only, talks to this API and the allowed ones only, and is never
+    framed; its worker and its files carry the same policy."""
+    if request.endpoint not in APP_ENDPOINTS:
+        return response
+    connect = " ".join(["'self'", *current_app.config["APP_API_ORIGINS"]])
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        f"connect-src {connect}; manifest-src 'self'; worker-src 'self'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    )
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
 
 
 @blp.after_app_request

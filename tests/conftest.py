@@ -127,3 +127,24 @@ def log_lines():
     logger.addHandler(handler)
     yield handler.lines
     logger.removeHandler(handler)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright: one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browsing import CHROMIUM, FLAGS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def api_app(dynamodb_local):
+    """An app on DynamoDB Local, for tests that serve it over HTTP."""
+    app = make_app(dynamodb_local)
+    yield app
+    drop_table(app)

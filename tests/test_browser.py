@@ -5,38 +5,15 @@ through CORS, preflights included. Screenshots of /docs and of the page are save
 artifacts/ (git-ignored) for a person to look at.
 """
 
-import shutil
-from pathlib import Path
 from urllib.request import Request, urlopen
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
+from tests.browsing import ARTIFACTS, Stage, all_saved, open_page, task
 from tests.conftest import drop_table, make_app
-from tests.servers import AppServer, call
+from tests.servers import AppServer
 from tools.dynamodb_local import free_port
-
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Headless, and quiet: this machine's network is closed, so no background connections.
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -46,61 +23,57 @@ def page(browser):
     context.close()
 
 
-@pytest.fixture
-def api_app(dynamodb_local):
-    app = make_app(dynamodb_local)
-    yield app
-    drop_table(app)
-
-
-def api(base, method, path, body=None):
-    status, answer = call(base, method, path, body)
-    assert status < 300, answer
-    return answer
-
-
 def test_a_person_manages_tasks_from_another_origin(page, api_app):
-    with AppServer(api_app) as site, AppServer(api_app) as api_server:
-        # Two origins: the page from localhost, the API from 127.0.0.1.
-        page_url = site.base.replace("127.0.0.1", "localhost") + f"/app?api={api_server.base}"
-        page.goto(page_url)
+    with Stage(api_app) as stage:
+        # The feed is polled rarely here, so that the page has not yet seen the change made
+        # elsewhere when the person edits the task.
+        open_page(page, stage.url(poll=60))
         tasks = page.locator("#tasks li")
-        expect(page.locator("#origin")).to_contain_text(api_server.base)
+        expect(page.locator("#origin")).to_contain_text(stage.api)
         expect(tasks).to_have_count(0)
 
-        page.fill("#new-title", "Buy milk")
-        page.click("button[type=submit]")
-        expect(tasks).to_have_count(1)
-        expect(tasks.first.locator(".title")).to_have_text("Buy milk")
-        (task,) = api(api_server.base, "GET", "/tasks")["tasks"]
-        assert task["title"] == "Buy milk"
+        page.get_by_role("textbox", name="New task").fill("Buy milk")
+        page.get_by_role("button", name="Add").click()
+        expect(page.get_by_role("checkbox", name="Buy milk")).not_to_be_checked()
+        all_saved(page)
+        (stored,) = stage.call("GET", "/tasks")["tasks"]
+        assert stored["title"] == "Buy milk"
 
-        tasks.first.locator("input[name=completed]").check()
+        page.get_by_role("checkbox", name="Buy milk").check()
         expect(tasks.first).to_have_class("completed")
-        assert api(api_server.base, "GET", "/tasks")["tasks"][0]["status"] == "completed"
+        all_saved(page)
+        assert stage.call("GET", "/tasks")["tasks"][0]["status"] == "completed"
 
-        tasks.first.locator("button[name=edit]").click()
-        tasks.first.locator("input[name=title]").fill("Buy oat milk")
-        tasks.first.locator("button[name=save]").click()
-        expect(tasks.first.locator(".title")).to_have_text("Buy oat milk")
-        stored = api(api_server.base, "GET", f"/tasks/{task['taskId']}")["task"]
+        task(page, "Buy milk").get_by_role("button", name="Edit").click()
+        page.get_by_label("Title", exact=True).fill("Buy oat milk")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("checkbox", name="Buy oat milk")).to_be_checked()
+        all_saved(page)
+        path = f"/tasks/{stored['taskId']}"
+        stored = stage.call("GET", path)["task"]
         assert (stored["title"], stored["version"]) == ("Buy oat milk", 3)
 
-        # Someone else changes the task: the page's edit names an old ETag and is refused.
-        api(api_server.base, "PATCH", f"/tasks/{task['taskId']}", {"title": "Changed elsewhere"})
-        tasks.first.locator("button[name=edit]").click()
-        tasks.first.locator("input[name=title]").fill("Lost update?")
-        tasks.first.locator("button[name=save]").click()
-        expect(page.locator("#message")).to_contain_text("Changed elsewhere")
+        # Someone else changes the task: the page's edit names an old ETag and is refused,
+        # and the person sees both versions.
+        stage.call("PATCH", path, {"title": "Changed elsewhere"})
+        task(page, "Buy oat milk").get_by_role("button", name="Edit").click()
+        page.get_by_label("Title", exact=True).fill("Lost update?")
+        page.get_by_role("button", name="Save").click()
+        conflict = page.get_by_role("region", name='"Changed elsewhere" was changed elsewhere')
+        expect(conflict).to_contain_text("Lost update?")
+        expect(page.locator("#message")).to_contain_text("choose which version to keep")
+        assert stage.call("GET", path)["task"]["version"] == 4
+        conflict.get_by_role("button", name="Keep theirs").click()
         expect(tasks.first.locator(".title")).to_have_text("Changed elsewhere")
-        assert api(api_server.base, "GET", f"/tasks/{task['taskId']}")["task"]["version"] == 4
+        all_saved(page)
 
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=ARTIFACTS / "app.png", full_page=True)
 
-        tasks.first.locator("button[name=delete]").click()
+        task(page, "Changed elsewhere").get_by_role("button", name="Delete").click()
         expect(tasks).to_have_count(0)
-        assert api(api_server.base, "GET", "/tasks")["count"] == 0
+        all_saved(page)
+        assert stage.call("GET", "/tasks")["count"] == 0
 
 
 def recording(app, answers):
@@ -129,6 +102,7 @@ def test_the_page_is_refused_by_an_api_that_does_not_allow_its_origin(page, dyna
     answers = []
     try:
         with AppServer(app) as site, AppServer(recording(app, answers)) as api_server:
+            app.config["APP_API_ORIGINS"] = [api_server.base]
             page_origin = site.base.replace("127.0.0.1", "localhost")
             cors_error = page.expect_console_message(lambda m: "blocked by CORS policy" in m.text)
             with cors_error, page.expect_event("requestfailed") as failed:
@@ -144,9 +118,9 @@ def test_the_page_is_refused_by_an_api_that_does_not_allow_its_origin(page, dyna
     # The page's request reached the API and was answered, but without the header that lets
     # the page read the answer: the browser kept it from the page, not an outage.
     (answer,) = [answer for answer in answers if answer["origin"] == page_origin]
-    assert (answer["request"], answer["status"]) == (("GET", "/tasks"), 200)
+    assert (answer["request"], answer["status"]) == (("GET", "/tasks/changes"), 200)
     assert "access-control-allow-origin" not in answer["headers"]
-    assert failed.value.url == f"{api_server.base}/tasks?limit=100"
+    assert failed.value.url == f"{api_server.base}/tasks/changes?limit=500"
     assert failed.value.failure == "net::ERR_FAILED"
 
 
@@ -156,12 +130,13 @@ def test_an_api_that_is_down_is_told_apart_from_a_refusal(page, api_app):
     down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     console = []
     page.on("console", lambda message: console.append(message.text))
+    api_app.config["APP_API_ORIGINS"] = [down]
     with AppServer(api_app) as site:
         with page.expect_event("requestfailed") as failed:
             page.goto(site.base.replace("127.0.0.1", "localhost") + f"/app?api={down}")
         expect(page.locator("#message")).to_contain_text("Cannot reach the API")
 
-    assert failed.value.url == f"{down}/tasks?limit=100"
+    assert failed.value.url == f"{down}/tasks/changes?limit=500"
     assert failed.value.failure == "net::ERR_CONNECTION_REFUSED"
     assert not any("CORS" in text for text in console)
 

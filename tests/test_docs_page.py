@@ -5,11 +5,10 @@ import hashlib
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from taskapp.pages import DOCS_ASSETS
 from tests.servers import AppServer
-from tests.test_browser import CHROMIUM, FLAGS
 
 
 def policy(response):
@@ -66,7 +65,7 @@ def test_the_docs_page_runs_only_its_own_scripts_and_is_never_framed(moto_client
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
-def test_the_docs_render_under_their_policy(moto_app):
+def test_the_docs_render_under_their_policy(moto_app, browser):
     """Swagger UI draws every operation with nothing refused by the policy, and no error."""
     errors = []
 
@@ -75,8 +74,7 @@ def test_the_docs_render_under_their_policy(moto_app):
         if message.type == "error" and not message.location["url"].endswith("/favicon.ico"):
             errors.append(message.text)
 
-    with AppServer(moto_app) as site, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with AppServer(moto_app) as site:
         page = browser.new_page()
         page.add_init_script(
             "document.addEventListener('securitypolicyviolation', event =>"
@@ -88,6 +86,6 @@ def test_the_docs_render_under_their_policy(moto_app):
         expect(page.locator(".opblock")).to_have_count(7)
         page.locator(".opblock-summary").first.click()  # an operation opens: schemas render
         expect(page.locator(".opblock-body").first).to_be_visible()
-        browser.close()
+        page.close()
 
     assert errors == []
