@@ -32,12 +32,13 @@ Changing only the status sets ``dueKey = duePos + :base``; changing only the due
 A status filter plus due bounds is one range of the due index; due bounds alone merge the two
 status ranges, as the unfiltered list merges the two statuses of the status index.
 
-Write units (items under 1 KB; measured by benchmarks/bench_api.py): a create writes the table and
-three index entries (4 units); an update rewrites the changes entry under a new key (2) and the
-other two in place, or under a new key when status or due date change (5 to 7); a delete turns
-the task into a small tombstone: table 1, status and due entries removed (2), changes entry moved
-(2): 5. The reminder index of SPEC section 10 spans owners, so it will be a sparse global index,
-which DynamoDB can add to a live table: it needs no migration.
+Write units (items under 1 KB; measured by benchmarks/bench_api.py): a create writes the table,
+three index entries and the owner's count in one transaction, which DynamoDB bills twice (10
+units); an update rewrites the changes entry under a new key (2) and the other two in place, or
+under a new key when status or due date change (5 to 7); a delete turns the task into a small
+tombstone (table, status and due entries removed, changes entry moved) and takes one off the
+count, in one transaction: 12. The reminder index of SPEC section 10 spans owners, so it will be
+a sparse global index, which DynamoDB can add to a live table: it needs no migration.
 """
 
 from datetime import UTC, datetime, timedelta
