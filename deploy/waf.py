@@ -56,6 +56,23 @@ def set_caller_rate_limit(wafv2, name, stage_arn, limit):
     click.echo(f"Web ACL {name}: {limit} requests per 5 minutes per caller, then 429.")
 
 
+def forget_caller_rate_limit(wafv2, name):
+    """Delete the web ACL `name` that an undeployed stage left: Zappa runs no hook on undeploy,
+    and deleting the API took the ACL off it."""
+    acl = _find(wafv2, name)
+    if acl is None:
+        click.echo(f"Web ACL {name}: none.")
+        return
+    try:
+        wafv2.delete_web_acl(Name=name, Scope=SCOPE, Id=acl["Id"], LockToken=acl["LockToken"])
+    except wafv2.exceptions.WAFAssociatedItemException:
+        raise click.ClickException(
+            f"Web ACL {name} still protects a resource: the stage is deployed, so remove "
+            "caller_rate_limit and update it instead."
+        ) from None
+    click.echo(f"Web ACL {name}: removed.")
+
+
 def acl_definition(name, limit):
     """What CreateWebACL and UpdateWebACL are given: the whole ACL but its name and scope."""
     return {
@@ -140,3 +157,28 @@ def _remove(wafv2, acl, stage_arn):
     if _acl_of(wafv2, stage_arn) == acl["ARN"]:
         wafv2.disassociate_web_acl(ResourceArn=stage_arn)
     wafv2.delete_web_acl(Name=acl["Name"], Scope=SCOPE, Id=acl["Id"], LockToken=acl["LockToken"])
+
+
+def main(argv=None):
+    """`python -m deploy.waf forget STAGE`, which `make undeploy` runs after Zappa's undeploy."""
+    import argparse
+    from pathlib import Path
+
+    import boto3
+
+    parser = argparse.ArgumentParser(prog="python -m deploy.waf")
+    parser.add_argument("command", choices=["forget"])
+    parser.add_argument("stage")
+    stage = parser.parse_args(argv).stage
+    settings = json.loads((Path(__file__).parent.parent / "zappa_settings.json").read_text())
+    merged = settings.get(settings[stage].get("extends"), {}) | settings[stage]
+    wafv2 = boto3.client("wafv2", region_name=merged["aws_region"])
+    try:
+        forget_caller_rate_limit(wafv2, f"{merged['project_name']}-{stage}-callers")
+    except click.ClickException as error:
+        error.show()
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -9,7 +9,7 @@ import click
 import pytest
 from moto import mock_aws
 
-from deploy.waf import set_caller_rate_limit
+from deploy.waf import main, set_caller_rate_limit
 
 NAME = "taskapp-dev-callers"
 
@@ -140,3 +140,14 @@ def test_a_limit_waf_would_refuse_stops_the_hook_with_a_sentence(wafv2, stage, l
     with pytest.raises(click.ClickException, match="caller_rate_limit must be a whole number"):
         set_caller_rate_limit(wafv2, NAME, stage, limit)
     assert acls(wafv2) == []
+
+
+def test_undeploy_deletes_the_acl_the_stage_left(wafv2, apigateway, stage):
+    set_caller_rate_limit(wafv2, NAME, stage, 100)
+    apigateway.delete_rest_api(restApiId=stage.split("/")[-3])
+    wafv2.disassociate_web_acl(ResourceArn=stage)  # what deleting the API does in AWS
+
+    main(["forget", "dev"])  # as `make undeploy STAGE=dev` runs it
+    main(["forget", "dev"])  # and again: nothing left, nothing to do
+
+    assert wafv2.list_web_acls(Scope="REGIONAL")["WebACLs"] == []
