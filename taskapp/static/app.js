@@ -359,6 +359,12 @@
     return chosen;
   }
 
+  // Case folded as the server folds it (Python's casefold): upper then lower case turns "ß"
+  // into "ss" and "ﬁ" into "fi", where lower case alone would not.
+  function fold(text) {
+    return text.toUpperCase().toLowerCase();
+  }
+
   // SPEC 8's rules: due bounds are [dueAfter, dueBefore) and leave out tasks with no due date;
   // category and tag match exactly; q is in the title or description, ignoring case.
   function admits(task, f) {
@@ -371,8 +377,8 @@
     if (f.category && task.category !== f.category) return false;
     if (f.tag && !(task.tags || []).includes(f.tag)) return false;
     if (f.q) {
-      const needle = f.q.toLowerCase();
-      return [task.title, task.description || ""].some((text) => text.toLowerCase().includes(needle));
+      const needle = fold(f.q);
+      return [task.title, task.description || ""].some((text) => fold(text).includes(needle));
     }
     return true;
   }
