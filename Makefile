@@ -38,10 +38,11 @@ test: install lint
 migrate: install
 	$(BIN)/python tools/run_local.py migrate "$(FROM)" "$(TO)"
 
-# A bearer token for user NAME, signed by the local development key (AUTH_MODE=none only).
+# A bearer token for user NAME, signed by the local development key (AUTH_MODE=none only);
+# with EMAIL, a verified address there, where NAME's reminders go.
 token: $(VENV)/.installed
 	@test -n "$(NAME)" || { echo "make token needs a user name: make token NAME=alice." >&2; exit 2; }
-	@TABLE_NAME=$${TABLE_NAME:-taskapp-local} $(BIN)/flask --app wsgi dev-token "$(NAME)"
+	@TABLE_NAME=$${TABLE_NAME:-taskapp-local} $(BIN)/flask --app wsgi dev-token "$(NAME)" $(if $(EMAIL),--email "$(EMAIL)")
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -7,7 +7,9 @@ AUTH_MODE chooses, per stage:
   AUTH_JWKS_URL, with issuer AUTH_ISSUER and audience (or Cognito client id) AUTH_AUDIENCE.
 - cognito: an API Gateway Cognito user-pool authorizer has verified the token already;
   the owner is its `sub` claim, which Zappa hands over in the WSGI environ.
-The owner is the token's `sub` claim in every mode.
+The owner is the token's `sub` claim in every mode. Its address, where reminders go (SPEC
+section 10), is the token's `email` claim when `email_verified` is true, as in Cognito's ID
+tokens; never one that a request body names.
 """
 
 from functools import cached_property
@@ -41,11 +43,24 @@ def init_app(app):
 def authenticate():
     """Runs before every tasks view: sets the caller's owner id, or refuses the request."""
     if request.method != "OPTIONS":  # CORS preflights carry no credentials
-        g.owner = current_app.extensions["taskapp.auth"].owner()
+        g.owner, g.email = current_app.extensions["taskapp.auth"].caller()
 
 
 def current_owner() -> str:
     return g.owner
+
+
+def current_email() -> str | None:
+    """The caller's verified email address, or None."""
+    return g.email
+
+
+def verified_email(claims) -> str | None:
+    """The token's email when the token says it is verified (API Gateway passes "true")."""
+    email = claims.get("email")
+    if claims.get("email_verified") in (True, "true") and isinstance(email, str) and email:
+        return email
+    return None
 
 
 def _bearer_token():
@@ -59,7 +74,8 @@ def _bearer_token():
 
 
 class _Verifier:
-    """Checks a JWT's signature, issuer, audience (or client_id) and expiry; returns its sub."""
+    """Checks a JWT's signature, issuer, audience (or client_id) and expiry; returns its sub
+    and verified email."""
 
     def __init__(self, issuer, audience):
         self.issuer = issuer
@@ -68,7 +84,7 @@ class _Verifier:
     def key_for(self, token):
         raise NotImplementedError
 
-    def subject(self, token):
+    def caller(self, token):
         import jwt  # imported on first use: it brings in cryptography, which costs a cold start
 
         try:
@@ -92,7 +108,7 @@ class _Verifier:
             raise Unauthenticated("The token is not meant for this API", presented=True)
         if not isinstance(claims["sub"], str) or not claims["sub"]:
             raise Unauthenticated("The token names no subject", presented=True)
-        return claims["sub"]
+        return claims["sub"], verified_email(claims)
 
 
 class _JWKSVerifier(_Verifier):
@@ -169,9 +185,9 @@ class NoAuth:
         self.local_owner = config["LOCAL_OWNER"]
         self.dev_key = _DevKeyVerifier(config["AUTH_DEV_KEY"])
 
-    def owner(self):
+    def caller(self):
         token = _bearer_token()
-        return self.local_owner if token is None else self.dev_key.subject(token)
+        return (self.local_owner, None) if token is None else self.dev_key.caller(token)
 
 
 class JWTAuth:
@@ -180,23 +196,24 @@ class JWTAuth:
             config["AUTH_JWKS_URL"], config["AUTH_ISSUER"], config["AUTH_AUDIENCE"]
         )
 
-    def owner(self):
+    def caller(self):
         token = _bearer_token()
         if token is None:
             raise Unauthenticated("Authentication required: send a Bearer token", presented=False)
-        return self.verifier.subject(token)
+        return self.verifier.caller(token)
 
 
 class CognitoAuthorizerAuth:
     def __init__(self, config):
         pass
 
-    def owner(self):
+    def caller(self):
         authorizer = request.environ.get("API_GATEWAY_AUTHORIZER") or {}
-        sub = (authorizer.get("claims") or {}).get("sub")
+        claims = authorizer.get("claims") or {}
+        sub = claims.get("sub")
         if not sub:
             raise Unauthenticated("Authentication required: send a Bearer token", presented=False)
-        return sub
+        return sub, verified_email(claims)
 
 
 _AUTHENTICATORS = {"none": NoAuth, "jwt": JWTAuth, "cognito": CognitoAuthorizerAuth}

@@ -19,6 +19,7 @@ from .auth import DEV_AUDIENCE, DEV_ISSUER
 # A development token's subject names its owner in the table's keys and in logs: a plain name.
 _SUBJECT = re.compile(r"[A-Za-z0-9._@+-]{1,128}")
 MAX_TOKEN_HOURS = 30 * 24
+_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 
 
 @click.command("create-table")
@@ -79,12 +80,20 @@ def migrate_table(source, target):
 @click.command("dev-token")
 @click.argument("user")
 @click.option("--hours", default=12, show_default=True, help="How long the token is valid.")
+@click.option(
+    "--email",
+    default=None,
+    metavar="ADDRESS",
+    help="A verified email address for the token (where USER's reminders go).",
+)
 @with_appcontext
-def dev_token(user, hours):
+def dev_token(user, hours, email):
     """Mint a bearer token for USER, signed by the local development key.
 
     Only AUTH_MODE=none trusts that key, so the token is for local multi-user testing:
     curl -H "Authorization: Bearer $(flask --app wsgi dev-token alice)" .../tasks
+    With --email, the token carries that address as a verified email, as a Cognito ID token
+    does, and USER's reminders go there.
     """
     import jwt
     from cryptography.hazmat.primitives import serialization
@@ -97,6 +106,10 @@ def dev_token(user, hours):
     if not 1 <= hours <= MAX_TOKEN_HOURS:
         raise click.ClickException(
             f"--hours must be from 1 to {MAX_TOKEN_HOURS} (30 days), not {hours}."
+        )
+    if email is not None and not _EMAIL.fullmatch(email):
+        raise click.ClickException(
+            f"--email must be an email address such as alice@example.com, not {email!r}."
         )
     if current_app.config["AUTH_MODE"] != "none":
         raise click.ClickException("Only AUTH_MODE=none trusts the development key.")
@@ -114,6 +127,8 @@ def dev_token(user, hours):
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     now = int(time.time())
     claims = {"sub": user, "iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "iat": now}
+    if email is not None:
+        claims |= {"email": email, "email_verified": True}
     click.echo(jwt.encode(claims | {"exp": now + hours * 3600}, key, algorithm="RS256"))
 
 

@@ -7,6 +7,8 @@ from .auth import AUTH_MODES
 
 # DynamoDB's rule for table names.
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+# An email address as SES takes it for a sender: something@domain.
+_ADDRESS = re.compile(r"[^@\s<>]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}|[^@\s<>]+@localhost")
 # An origin as a browser writes it, and as a Content-Security-Policy source may hold it.
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
@@ -65,6 +67,13 @@ class Config:
         self.TASKS_PER_OWNER = int(_number(env, "TASKS_PER_OWNER", 100_000))
         origins = env.get("CORS_ORIGINS", "*")
         self.CORS_ORIGINS = "*" if origins.strip() == "*" else _split(origins)
+        # SPEC 10: reminders. The SES sender of the stage; a folder that takes the emails as .eml
+        # files instead (`make run`); how often make run's scheduler runs; how late a reminder
+        # may still be sent.
+        self.REMINDER_SENDER = env.get("REMINDER_SENDER", "").strip()
+        self.REMINDER_OUTBOX = env.get("REMINDER_OUTBOX") or None
+        self.REMINDER_POLL_SECONDS = _number(env, "REMINDER_POLL_SECONDS", 60)
+        self.REMINDER_CATCHUP_SECONDS = _number(env, "REMINDER_CATCHUP_SECONDS", 24 * 3600)
         # Origins besides its own whose API the /app page may be pointed at (?api=), such as
         # another stage's; the page's Content-Security-Policy lets it talk to these only.
         self.APP_API_ORIGINS = _split(env.get("APP_API_ORIGINS", ""))
@@ -76,6 +85,13 @@ class Config:
                     f"APP_API_ORIGINS holds {origin!r}, which is not an origin such as "
                     "https://api.example.com (a scheme, a host and maybe a port; no path)."
                 )
+        if self.REMINDER_SENDER and not _ADDRESS.fullmatch(self.REMINDER_SENDER):
+            raise ConfigError(
+                f"REMINDER_SENDER is {self.REMINDER_SENDER!r}, which is not an email address "
+                "such as reminders@example.com."
+            )
+        if self.REMINDER_POLL_SECONDS <= 0 or self.REMINDER_CATCHUP_SECONDS <= 0:
+            raise ConfigError("REMINDER_POLL_SECONDS and REMINDER_CATCHUP_SECONDS must be above 0.")
         if self.TASKS_PER_OWNER < 1:
             raise ConfigError("TASKS_PER_OWNER must be at least 1.")
         if self.SYNC_SETTLE_SECONDS <= 0 or self.SYNC_RETENTION_SECONDS <= 0:

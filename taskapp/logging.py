@@ -53,6 +53,15 @@ def log_error(message, error, traceback=True):
     logger.error(_line(**fields), exc_info=error if traceback else None)
 
 
+def log_event(message, level="info", **fields):
+    """A JSON line for work outside a request (the reminder scheduler); None fields are left
+    out."""
+    line = _line(
+        message=message, **{name: value for name, value in fields.items() if value is not None}
+    )
+    logger.log(logging.getLevelName(level.upper()), line)
+
+
 def _start_clock():
     g.started = time.perf_counter()
 

@@ -6,11 +6,12 @@ partition "task#idem#alice", never Alice's idempotency records).
 
 | item | pk | sk | in indexes |
 |---|---|---|---|
-| task | ``task#<sub>`` | taskId (UUIDv7) | status, due, changes |
+| task | ``task#<sub>`` | taskId (UUIDv7) | status, due, changes; reminder while enabled |
 | tombstone (a deleted task, kept 30 days) | ``task#<sub>`` | taskId | changes |
 | idempotency record (24 hours) | ``idem#<sub>`` | the Idempotency-Key | none |
 | an owner's count of live tasks | ``usage#<sub>`` | ``tasks`` | none |
 | migration progress (flask migrate-table) | ``migration#<source table>`` | ``progress`` | none |
+| the reminder scheduler's progress | ``scheduler#reminders`` | ``progress`` | none |
 
 Local secondary indexes: strongly consistent reads (read-your-writes), all attributes projected
 so that a page is one Query. They can only be made with the table; ``check_indexes`` in
@@ -37,8 +38,14 @@ three index entries and the owner's count in one transaction, which DynamoDB bil
 units); an update rewrites the changes entry under a new key (2) and the other two in place, or
 under a new key when status or due date change (5 to 7); a delete turns the task into a small
 tombstone (table, status and due entries removed, changes entry moved) and takes one off the
-count, in one transaction: 12. The reminder index of SPEC section 10 spans owners, so it will be
-a sparse global index, which DynamoDB can add to a live table: it needs no migration.
+count, in one transaction: 12. A task with an enabled reminder also writes its reminder index
+entry (1 more) when it is created, and when its status, times or reminder change.
+
+The reminder index (SPEC section 10) spans owners, so it is a global index, which DynamoDB adds
+to a live table (``ensure_table`` does): it needed no migration. Sparse: only tasks with an
+enabled reminder have both its keys, remindBucket (the UTC minute, ``2025-09-29T10:00``, in
+which the scheduler should look at the task) and remindTo (the owner's verified address). It is
+read eventually consistently, which the scheduler allows for (store/reminders.py).
 """
 
 from datetime import UTC, datetime, timedelta
@@ -47,13 +54,19 @@ from uuid import UUID
 
 from pynamodb.attributes import (
     Attribute,
+    BooleanAttribute,
     ListAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
 )
 from pynamodb.constants import NUMBER, PAY_PER_REQUEST_BILLING_MODE, STRING
-from pynamodb.indexes import AllProjection, LocalSecondaryIndex
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    LocalSecondaryIndex,
+)
 from pynamodb.models import Model
 
 # DynamoDB numbers hold 38 significant digits: 16 before the point, 22 after.
@@ -83,6 +96,11 @@ def idempotency_partition(owner: str) -> str:
 
 def usage_partition(owner: str) -> str:
     return f"usage#{owner}"
+
+
+def reminder_bucket(moment: datetime) -> str:
+    """The reminder index's partition for a time: its UTC minute, 2025-09-29T10:00."""
+    return format_timestamp(moment)[:16]
 
 
 def status_key(status: str, task_id: str) -> str:
@@ -166,6 +184,25 @@ class ChangesIndex(LocalSecondaryIndex):
     change_key = UnicodeAttribute(range_key=True, attr_name="changeKey")
 
 
+class ReminderIndex(GlobalSecondaryIndex):
+    """Tasks with an enabled reminder, by the minute the scheduler should look at them.
+
+    Sparse: a task is in it only while it has both keys, the minute (remindBucket) and the
+    address to remind (remindTo, set with reminderEnabled true and removed with false). It
+    carries what the scheduler needs to decide without reading the task; the task itself is
+    read by the conditional write that claims it.
+    """
+
+    class Meta:
+        index_name = "reminder-index"
+        projection = IncludeProjection(
+            ["status", "reminderAt", "dueDate", "remindDone", "remindLease"]
+        )
+
+    bucket = UnicodeAttribute(hash_key=True, attr_name="remindBucket")
+    to = UnicodeAttribute(range_key=True, attr_name="remindTo")
+
+
 class Task(Model):
     class Meta:
         # Set from the app's config by configure(); see create_app().
@@ -184,6 +221,8 @@ class Task(Model):
     created_at = TimestampAttribute(null=True, attr_name="createdAt")
     updated_at = TimestampAttribute(null=True, attr_name="updatedAt")
     completed_at = TimestampAttribute(null=True, attr_name="completedAt")
+    reminder_enabled = BooleanAttribute(null=True, attr_name="reminderEnabled")
+    reminder_at = TimestampAttribute(null=True, attr_name="reminderAt")
     version = NumberAttribute()
     # Set only on a tombstone, with the TTL that removes it.
     deleted_at = TimestampAttribute(null=True, attr_name="deletedAt")
@@ -194,10 +233,20 @@ class Task(Model):
     due_pos = DecimalAttribute(null=True, attr_name="duePos")
     due_key = DecimalAttribute(null=True, attr_name="dueKey")
     change_key = UnicodeAttribute(attr_name="changeKey")
+    # The reminder (store/reminders.py): the index keys, the /app page to link to, and what
+    # the scheduler did: the reminder time it handled, how, its claim and its refused tries.
+    remind_bucket = UnicodeAttribute(null=True, attr_name="remindBucket")
+    remind_to = UnicodeAttribute(null=True, attr_name="remindTo")
+    remind_link = UnicodeAttribute(null=True, attr_name="remindLink")
+    remind_done = UnicodeAttribute(null=True, attr_name="remindDone")
+    remind_outcome = UnicodeAttribute(null=True, attr_name="remindOutcome")
+    remind_lease = UnicodeAttribute(null=True, attr_name="remindLease")
+    remind_tries = NumberAttribute(null=True, attr_name="remindTries")
 
     status_index = StatusIndex()
     due_index = DueIndex()
     changes_index = ChangesIndex()
+    reminder_index = ReminderIndex()
 
     @property
     def is_tombstone(self) -> bool:
@@ -243,7 +292,20 @@ class Usage(Model):
     live = NumberAttribute(null=True)
 
 
-MODELS = (Task, IdempotencyRecord, Usage)
+class ReminderProgress(Model):
+    """Where the reminder scheduler goes on: the first minute of the reminder index that it has
+    not finished (store/reminders.py)."""
+
+    class Meta:
+        table_name = None
+
+    partition = UnicodeAttribute(hash_key=True, attr_name="pk", default="scheduler#reminders")
+    kind = UnicodeAttribute(range_key=True, attr_name="sk", default="progress")
+    cursor = UnicodeAttribute()
+    finished_at = UnicodeAttribute(attr_name="finishedAt", null=True)
+
+
+MODELS = (Task, IdempotencyRecord, Usage, ReminderProgress)
 
 
 def configure(config) -> None:

@@ -80,6 +80,26 @@ class Timestamp(fields.AwareDateTime):
         return None if value is None else format_timestamp(value)
 
 
+class StrictBoolean(fields.Boolean):
+    """true or false, and nothing that merely looks like one ("true", 1)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        # A task written before reminders existed has no reminderEnabled: it is off.
+        return bool(value)
+
+
+REMINDER_NEEDS_TIME = "reminderAt or dueDate is required when reminderEnabled is true"
+REMINDER_NEEDS_ADDRESS = (
+    "reminderEnabled needs a verified email address to send to: sign in with a token whose "
+    "email_verified claim is true"
+)
+
+
 def _unique(values):
     if len(set(values)) != len(values):
         raise ValidationError("tags must not contain duplicates")
@@ -138,6 +158,22 @@ class TaskInputSchema(Schema):
         error_messages=_messages("tags", "a list of strings"),
         metadata={"uniqueItems": True},
     )
+    reminder_enabled = StrictBoolean(
+        data_key="reminderEnabled",
+        load_default=False,
+        error_messages=_messages("reminderEnabled", "true or false"),
+        metadata={
+            "description": "Email the owner at reminderAt, or at dueDate when reminderAt is "
+            "null. Needs a signed-in caller whose token carries a verified email."
+        },
+    )
+    reminder_at = Timestamp(
+        data_key="reminderAt",
+        allow_none=True,
+        error_messages=_messages(
+            "reminderAt", "an ISO 8601 date-time such as 2025-10-01T16:45:00Z"
+        ),
+    )
 
     @pre_load
     def ignore_read_only_fields(self, data, **kwargs):
@@ -148,6 +184,17 @@ class TaskInputSchema(Schema):
     def require_a_change(self, data, partial, **kwargs):
         if partial and not data:
             raise ValidationError("Request body must contain at least one field to update")
+
+    @validates_schema
+    def require_a_reminder_time(self, data, partial, **kwargs):
+        # A create's missing time is none; an update's may be stored, which the write's own
+        # condition checks (store.ReminderNeedsTime).
+        if data.get("reminder_enabled") is not True:
+            return
+        if partial and not ("reminder_at" in data and "due_date" in data):
+            return
+        if data.get("reminder_at") is None and data.get("due_date") is None:
+            raise ValidationError(REMINDER_NEEDS_TIME, "reminderAt")
 
 
 class TaskUpdateSchema(TaskInputSchema):
@@ -291,6 +338,8 @@ class TaskSchema(Schema):
     category = fields.String(allow_none=True)
     tags = fields.List(fields.String())
     completed_at = Timestamp(data_key="completedAt", allow_none=True)
+    reminder_enabled = StrictBoolean(data_key="reminderEnabled")
+    reminder_at = Timestamp(data_key="reminderAt", allow_none=True)
     version = fields.Integer()
 
 

@@ -6,11 +6,12 @@ from werkzeug.http import parse_etags
 
 from . import apidoc as doc
 from . import store
-from .auth import authenticate, current_owner
+from .auth import authenticate, current_email, current_owner
 from .cursors import filters_digest
 from .errors import UNKNOWN_PARAMETER
 from .extensions import Blueprint
 from .schemas import (
+    REMINDER_NEEDS_ADDRESS,
     ChangesQuerySchema,
     ChangesSchema,
     IdempotencyHeadersSchema,
@@ -58,7 +59,9 @@ _MAX_VERSION_DIGITS = 18
 def create_task(fields, headers):
     """Create a task; a retry with the same Idempotency-Key answers the first response."""
     key = headers.get("idempotency_key")
-    task, replayed = store.create_task(current_owner(), fields, idempotency_key=key)
+    task, replayed = store.create_task(
+        current_owner(), fields, idempotency_key=key, recipient=_recipient(fields)
+    )
     answer = _etag(task) | {"Location": url_for("tasks.get_task", task_id=task.task_id)}
     if replayed:
         answer["Idempotent-Replayed"] = "true"
@@ -162,7 +165,9 @@ def patch_task(changes, task_id):
 
 
 def _update_task(changes, task_id):
-    task = store.update_task(current_owner(), task_id, changes, _if_match())
+    task = store.update_task(
+        current_owner(), task_id, changes, _if_match(), recipient=_recipient(changes)
+    )
     return {"message": "Task updated successfully", "task": task}, _etag(task)
 
 
@@ -177,6 +182,17 @@ def delete_task(task_id):
     """Delete a task; If-Match makes it conditional."""
     store.delete_task(current_owner(), task_id, _if_match())
     return {"message": "Task deleted successfully", "task_id": task_id}
+
+
+def _recipient(fields):
+    """Where a reminder that ``fields`` enable goes: the caller's verified address, never one
+    from the body, and the /app page of this stage, for the email's link."""
+    if fields.get("reminder_enabled") is not True:
+        return None
+    address = current_email()
+    if address is None:
+        raise ValidationError({"reminderAt": [REMINDER_NEEDS_ADDRESS]})
+    return store.Recipient(address, url_for("pages.task_page", _external=True))
 
 
 def _etag(task):

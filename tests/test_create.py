@@ -37,6 +37,8 @@ def test_create_fills_in_defaults(client):
         "category": None,
         "tags": [],
         "completedAt": None,
+        "reminderEnabled": False,
+        "reminderAt": None,
         "version": 1,
     }
 

@@ -24,7 +24,8 @@ ALICE, BOB, LOCAL = "alice", "bob", "local"  # LOCAL: the owner of calls without
 
 
 def task(task_id, title, created_at, **fields):
-    """A task as the previous release answered it, with that release's defaults."""
+    """A task as this release answers what the previous release stored, with its defaults
+    (the previous release had no reminders: they read as off)."""
     return {
         "taskId": task_id,
         "title": title,
@@ -37,6 +38,8 @@ def task(task_id, title, created_at, **fields):
         "category": None,
         "tags": [],
         "completedAt": None,
+        "reminderEnabled": False,
+        "reminderAt": None,
         "version": 1,
     } | fields
 

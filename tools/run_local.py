@@ -5,6 +5,10 @@ DYNAMODB_ENDPOINT names a DynamoDB already, runs `flask create-table`, then serv
 (as `flask run` would) until Ctrl-C or SIGTERM, and stops what it started. If that DynamoDB
 Local dies meanwhile, the server stops too, with a sentence, rather than answer 503s.
 
+It also runs the reminder scheduler, the function that Zappa schedules in AWS, every
+REMINDER_POLL_SECONDS (60), with the emails written as .eml files into REMINDER_OUTBOX
+(.outbox/ unless set).
+
 `make migrate FROM=OLD TO=NEW` (`run_local.py migrate OLD NEW`): the same database, and
 `flask migrate-table --from OLD --to NEW` instead of the server.
 """
@@ -14,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -48,6 +53,7 @@ def run(args):
     env.setdefault("TABLE_NAME", "taskapp-local")
     env.setdefault("FLASK_APP", "wsgi")
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    env.setdefault("REMINDER_OUTBOX", str(ROOT / ".outbox"))
     database = None
     try:
         if not env.get("DYNAMODB_ENDPOINT"):
@@ -83,7 +89,7 @@ def serve(port, database):
     """The app on 127.0.0.1:``port`` until interrupted, or until ``database`` stops by itself."""
     from werkzeug.serving import WSGIRequestHandler, make_server
 
-    from wsgi import app
+    from wsgi import app, send_reminders
 
     class RequestHandler(WSGIRequestHandler):
         def log_request(self, code="-", size="-"):
@@ -96,6 +102,10 @@ def serve(port, database):
         return 1
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print(f"Serving http://127.0.0.1:{port} (Ctrl-C stops it)", flush=True)
+    stopping = threading.Event()
+    every = app.config["REMINDER_POLL_SECONDS"]
+    threading.Thread(target=schedule, args=(send_reminders, every, stopping), daemon=True).start()
+    print(f"Reminder emails go to {app.config['REMINDER_OUTBOX']} (every {every:g} s)", flush=True)
     try:
         while database is None or database.exited() is None:
             time.sleep(WATCH_SECONDS)
@@ -107,8 +117,21 @@ def serve(port, database):
         )
         return 1
     finally:
+        stopping.set()
         server.shutdown()
         server.server_close()
+
+
+def schedule(function, every, stopping):
+    """Call ``function`` as Zappa's schedule does, every ``every`` seconds, until ``stopping``."""
+    event = {"source": "aws.events", "detail-type": "Scheduled Event", "resources": []}
+    while not stopping.is_set():
+        started = time.monotonic()
+        try:
+            function(event, None)
+        except Exception:  # noqa: BLE001 - a failed run is logged; the next one comes anyway
+            traceback.print_exc()
+        stopping.wait(max(0.0, every - (time.monotonic() - started)))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from .base import (
 )
 from .feed import SyncPosition, read_changes
 from .lists import ListFilters, list_tasks
+from .reminders import Recipient, ReminderNeedsTime
 from .table import check_indexes, ensure_table, migrate_table
 from .tasks import IDEMPOTENCY_WINDOW, create_task, delete_task, get_task, update_task
 
@@ -27,6 +28,8 @@ __all__ = [
     "InvalidSyncToken",
     "ListFilters",
     "PreconditionFailed",
+    "Recipient",
+    "ReminderNeedsTime",
     "StoreMisconfigured",
     "StoreUnavailable",
     "SyncPosition",

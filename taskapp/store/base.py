@@ -109,9 +109,14 @@ def connection():
 
 
 @contextmanager
-def translated_errors(if_match=None):
+def translated_errors(if_match=None, refused=TaskNotFound):
     """Turns PynamoDB's and botocore's errors into the store's own; anything unforeseen
-    propagates."""
+    propagates.
+
+    A write's failed condition is a TaskNotFound when the task is missing or deleted, a
+    PreconditionFailed when its version is not one that ``if_match`` accepts, and otherwise
+    ``refused``: the write's own condition on the task's fields failed.
+    """
     try:
         yield
     except PynamoDBException as error:
@@ -119,9 +124,12 @@ def translated_errors(if_match=None):
         if isinstance(cause, ClientError):
             code = _code(cause)
             if code == "ConditionalCheckFailedException":
-                if if_match is not None and _failed_item_is_live(error):
+                item = _failed_item(error)
+                if not item or Task.deleted_at.attr_name in item:
+                    raise TaskNotFound from error
+                if if_match is not None and int(item["version"]["N"]) not in if_match:
                     raise PreconditionFailed from error
-                raise TaskNotFound from error
+                raise refused from error
             _raise_translated(code, error)
             raise
         # No answer at all: refused, timed out, cut. (Such causes may carry a None response,
@@ -168,8 +176,8 @@ def _where() -> str:
     return f"at {host}" if host else f"in region {Task.Meta.region}"
 
 
-def _failed_item_is_live(error: PynamoDBException) -> bool:
-    """Whether the item a failed conditional write addressed is a live task.
+def _failed_item(error: PynamoDBException) -> dict | None:
+    """The item a failed conditional write addressed, as DynamoDB returned it.
 
     Writes ask DynamoDB to return the item when their condition fails (see
     ask_for_item_on_condition_failure), which tells a stale If-Match (412) from a missing or
@@ -177,8 +185,7 @@ def _failed_item_is_live(error: PynamoDBException) -> bool:
     item is read from the botocore error it wraps.
     """
     botocore_error = error.cause.__cause__ if error.cause is not None else None
-    item = getattr(botocore_error, "response", {}).get("Item")
-    return bool(item) and Task.deleted_at.attr_name not in item
+    return getattr(botocore_error, "response", {}).get("Item")
 
 
 def ask_for_item_on_condition_failure() -> None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from pynamodb.exceptions import PynamoDBException
 
-from ..models import IdempotencyRecord, Task, idempotency_partition, task_partition
+from ..models import MODELS, IdempotencyRecord, Task, idempotency_partition, task_partition
 from .base import TableMismatch, connection, translated_errors
 
 # The partitions of the release before this one: tasks under the bare sub, records under this.
@@ -19,7 +19,8 @@ _MIGRATION_PAGE = 100
 
 
 def ensure_table() -> bool:
-    """Create the table with its indexes unless it exists, check it, and have its TTL on.
+    """Create the table with its indexes unless it exists, check it, add the global indexes
+    it lacks, and have its TTL on.
 
     Returns True when this call created the table. TTL is read before it is set, because
     DynamoDB refuses to enable it twice (PynamoDB's create_table would try every time).
@@ -37,6 +38,7 @@ def ensure_table() -> bool:
         check_indexes()
         client = connection().client
         table = Task.Meta.table_name
+        _add_global_indexes(client, table)
         ttl = client.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
         if ttl["TimeToLiveStatus"] not in ("ENABLED", "ENABLING"):
             client.update_time_to_live(
@@ -68,6 +70,42 @@ def check_indexes() -> None:
         f"--from {table} --to {table}-2`, then set TABLE_NAME to {table}-2 "
         "(README: Upgrading a deployed stage)."
     )
+
+
+def _add_global_indexes(client, table: str) -> None:
+    """Add the model's global indexes that the table lacks (DynamoDB builds them from the items
+    already there while the table serves); refuse one of the same name with other keys."""
+    found = client.describe_table(TableName=table)["Table"]
+    existing = {index["IndexName"]: index for index in found.get("GlobalSecondaryIndexes", [])}
+    schema = Task._get_schema()
+    for index in schema["global_secondary_indexes"]:
+        name = index["index_name"]
+        if name in existing:
+            keys = {(k["AttributeName"], k["KeyType"]) for k in existing[name]["KeySchema"]}
+            if keys != {(k["AttributeName"], k["KeyType"]) for k in index["key_schema"]}:
+                raise TableMismatch(
+                    f"Table {table} has an index {name} with other keys than this release of "
+                    "taskapp needs: delete that index, then run create-table again."
+                )
+            continue
+        names = {key["AttributeName"] for key in index["key_schema"]}
+        client.update_table(
+            TableName=table,
+            AttributeDefinitions=[
+                definition
+                for definition in schema["attribute_definitions"]
+                if definition["AttributeName"] in names
+            ],
+            GlobalSecondaryIndexUpdates=[
+                {
+                    "Create": {
+                        "IndexName": name,
+                        "KeySchema": index["key_schema"],
+                        "Projection": index["projection"],
+                    }
+                }
+            ],
+        )
 
 
 def _model_table() -> dict:
@@ -122,12 +160,17 @@ def migrate_table(source: str, target: str, echo=print) -> dict:
                 f"Table {source} is already this release's: there is nothing to copy."
             )
         stage_table = Task.Meta.table_name
-        Task.Meta.table_name = IdempotencyRecord.Meta.table_name = target
+        _point_models_at(target)
         try:
             ensure_table()
             return _copy_all(client, source, target, echo)
         finally:
-            Task.Meta.table_name = IdempotencyRecord.Meta.table_name = stage_table
+            _point_models_at(stage_table)
+
+
+def _point_models_at(table: str) -> None:
+    for model in MODELS:
+        model.Meta.table_name = table
 
 
 def _copy_all(client, source: str, target: str, echo) -> dict:

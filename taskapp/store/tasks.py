@@ -37,12 +37,19 @@ from .base import (
     now,
     translated_errors,
 )
+from .reminders import Recipient, ReminderNeedsTime, arm_created, update_actions
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 # How often a transaction that DynamoDB cancelled for a conflict is tried.
 _TRANSACTION_ATTEMPTS = 5
 # Index keys: an idempotency record keeps the task without them (a replay only answers it).
-_INDEX_KEYS = ("pk", "statusKey", "dueBase", "duePos", "dueKey", "changeKey")
+_INDEX_KEYS = ("pk", "statusKey", "dueBase", "duePos", "dueKey", "changeKey") + (
+    "remindBucket",
+    "remindTo",
+    "remindLink",
+)
+# Fields added after idempotency records were first written, with their defaults.
+_ADDED_DEFAULTS = {"reminder_enabled": False, "reminder_at": None}
 # What a tombstone keeps of a task: its keys, version, deletedAt, changeKey and expiresAt.
 _CLEARED_ON_DELETE = (
     Task.title,
@@ -55,6 +62,15 @@ _CLEARED_ON_DELETE = (
     Task.created_at,
     Task.updated_at,
     Task.completed_at,
+    Task.reminder_enabled,
+    Task.reminder_at,
+    Task.remind_bucket,
+    Task.remind_to,
+    Task.remind_link,
+    Task.remind_done,
+    Task.remind_outcome,
+    Task.remind_lease,
+    Task.remind_tries,
     Task.status_key,
     Task.due_base,
     Task.due_pos,
@@ -62,12 +78,15 @@ _CLEARED_ON_DELETE = (
 )
 
 
-def create_task(owner: str, fields: dict, idempotency_key=None) -> tuple[Task, bool]:
+def create_task(
+    owner: str, fields: dict, idempotency_key=None, recipient: Recipient | None = None
+) -> tuple[Task, bool]:
     """Create a task; returns it and whether it is the replay of an earlier create.
 
     One transaction writes the task and adds it to the owner's count, on the condition that
     the count is under the limit. With an idempotency key, the key's record is written in it
     too, so a retry with the same key and body finds the record and answers the task it made.
+    ``recipient`` is where an enabled reminder goes.
     """
     stamp = now()
     task = Task(
@@ -75,6 +94,7 @@ def create_task(owner: str, fields: dict, idempotency_key=None) -> tuple[Task, b
     )
     task.completed_at = stamp if task.status == "completed" else None
     task.set_index_keys()
+    arm_created(task, stamp, recipient)
     record = None
     if idempotency_key is not None:
         record = IdempotencyRecord(
@@ -137,8 +157,17 @@ def _compact(task: Task) -> str:
 
 
 def _request_hash(fields: dict) -> str:
-    """The same request body, whatever its key order or spacing, hashes the same."""
-    canonical = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
+    """The same request body, whatever its key order or spacing, hashes the same.
+
+    Fields that a release added hash as before while they keep their defaults, so that a retry
+    across an upgrade still matches its record.
+    """
+    kept = {
+        name: value
+        for name, value in fields.items()
+        if name not in _ADDED_DEFAULTS or value != _ADDED_DEFAULTS[name]
+    }
+    canonical = json.dumps(kept, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -154,10 +183,13 @@ def get_task(owner: str, task_id: str) -> Task:
     return task
 
 
-def update_task(owner: str, task_id: str, changes: dict, if_match=None) -> Task:
+def update_task(
+    owner: str, task_id: str, changes: dict, if_match=None, recipient: Recipient | None = None
+) -> Task:
     """Apply the fields present in ``changes``; a None clears a field.
 
     ``if_match`` is None for an unconditional write, or the versions the caller accepts.
+    ``recipient`` is where the reminder goes when ``changes`` enables it.
     """
     check_task_id(task_id)
     stamp = now()
@@ -174,15 +206,20 @@ def update_task(owner: str, task_id: str, changes: dict, if_match=None) -> Task:
     elif status == "pending":
         actions.append(Task.completed_at.remove())
     actions += _due_key_actions(task_id, status, changes)
+    reminder, has_time = update_actions(changes, stamp, recipient)
+    actions += reminder
     actions += [
         Task.updated_at.set(stamp),
         Task.change_key.set(change_key(stamp, task_id)),
         Task.version.add(1),
     ]
     task = Task(task_partition(owner), task_id)
+    condition = _write_condition(if_match)
+    if has_time is not None:
+        condition &= has_time
     ask_for_item_on_condition_failure()
-    with translated_errors(if_match):
-        task.update(actions, condition=_write_condition(if_match))
+    with translated_errors(if_match, refused=ReminderNeedsTime):
+        task.update(actions, condition=condition)
     return task
 
 
