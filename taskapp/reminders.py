@@ -186,7 +186,8 @@ def _handle(task, bucket: str, sender, window: timedelta):
 
 
 def _send(task, bucket: str, sender, at: datetime):
-    retry = reminder_bucket(at + MINUTE)
+    # The current minute, which no run finishes before it is over: the next run tries again.
+    retry = reminder_bucket(at)
     moment = filed.reminder_time(task)
     try:
         sender.send(compose(task, sender.address), f"{moment:%Y%m%dT%H%M%SZ}-{task.task_id}")
@@ -216,7 +217,7 @@ def _log_failure(task, error, tries=None):
     fields = {"taskId": task.task_id, "error": str(error)}
     if tries is not None:
         fields["refusals"] = tries
-    log_event(message="Reminder not sent; tried again next minute", level="warning", **fields)
+    log_event(message="Reminder not sent; tried again next run", level="warning", **fields)
 
 
 def _as_time(bucket: str) -> datetime:
@@ -323,10 +324,9 @@ class SES(Sender):
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
+            # The recipient is the message's To header: a raw message names its own.
             self.client.send_email(
-                FromEmailAddress=self.address,
-                Destination={"ToAddresses": [message["To"]]},
-                Content={"Raw": {"Data": bytes(message)}},
+                FromEmailAddress=self.address, Content={"Raw": {"Data": bytes(message)}}
             )
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")

@@ -4,6 +4,7 @@ import json
 import os
 import sys
 import types
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest.mock import patch
 
@@ -12,6 +13,8 @@ from moto import mock_aws
 from zappa.handler import LambdaHandler
 
 from taskapp import models, store
+from taskapp.models import reminder_bucket
+from taskapp.store.reminders import save_cursor
 from tests.events import LambdaContext, body_of, rest_event
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -186,3 +189,39 @@ def test_an_unexpected_error_hides_its_trace_and_names_the_lambda_request(invoke
     assert "ZeroDivisionError" not in response["body"]
     # The request id is Lambda's own, the one its START/END/REPORT lines carry.
     assert len(body["requestId"]) == 36
+
+
+def test_the_schedule_sends_reminders_through_the_handler(invoke):
+    """EventBridge's event for the stage's rule reaches wsgi.send_reminders (moto's SES)."""
+    import boto3
+
+    app = sys.modules["wsgi"].app
+    address = "alice@example.com"
+    token = app.test_cli_runner().invoke(args=["dev-token", "alice", "--email", address]).output
+    sender = stage_settings("dev")["aws_environment_variables"]["REMINDER_SENDER"]
+    boto3.client("sesv2").create_email_identity(EmailIdentity=sender)
+    moment = datetime.now(UTC) - timedelta(seconds=5)
+    due = {"title": "Pay rent", "reminderEnabled": True, "dueDate": moment.isoformat()}
+    with app.app_context():
+        # As though the schedule ran minutes ago (a first run reads the whole catch-up window).
+        save_cursor(reminder_bucket(moment - timedelta(minutes=5)), moment)
+    headers = {"Authorization": f"Bearer {token.strip()}"}
+    assert invoke("POST", "/tasks", body=due, headers=headers)["statusCode"] == 201
+    rule = "arn:aws:events:us-east-1:123456789012:rule/taskapp-dev-wsgi.send_reminders"
+    event = {
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-11-25T18:00:00Z",
+        "region": "us-east-1",
+        "resources": [rule],
+        "detail": {},
+    }
+
+    handler = LambdaHandler(zappa_stage_settings("dev"))
+    handler.handler(event, LambdaContext())
+    handler.handler(event, LambdaContext())
+
+    assert boto3.client("ses").get_send_quota()["SentLast24Hours"] == 1
