@@ -11,10 +11,12 @@ earlier release with other indexes, with the sentence that says how to migrate i
 such a table would fail every list request; a table that does not exist yet is fine.
 
 post_deploy (post, after `zappa deploy` and `zappa update`): completes a stage with no
-console clicks. It makes sure the stage's DynamoDB table exists with its indexes, and sets what
-Zappa has no setting for: API Gateway stage throttling, the API key's usage plan, the Lambda log
-group's retention and the per-caller rate limit (deploy/waf.py). Every step is idempotent. The
-stage's figures live under the "taskapp" key of its settings.
+console clicks. It makes sure the stage's DynamoDB table exists with its indexes and that SES
+has an identity for its reminder sender (deploy/sender.py), and sets what Zappa has no setting
+for: API Gateway stage throttling, the API key's usage plan, the Lambda log group's retention
+and the per-caller rate limit (deploy/waf.py). Every step is idempotent. The stage's figures
+live under the "taskapp" key of its settings. The reminders' schedule is Zappa's own ("events"
+of each stage), made by `zappa deploy` and `zappa update` before this hook runs.
 """
 
 import compileall
@@ -127,12 +129,18 @@ def check_table(zappa_cli):
 
 
 def post_deploy(zappa_cli):
+    from deploy.sender import ensure_sender
     from deploy.waf import set_caller_rate_limit
 
     stage = zappa_cli.stage_config
     limits = stage["taskapp"]
     core = zappa_cli.zappa
-    ensure_table(stage["aws_environment_variables"]["TABLE_NAME"], core.aws_region)
+    environment = stage["aws_environment_variables"]
+    ensure_table(environment["TABLE_NAME"], core.aws_region)
+    if environment.get("REMINDER_SENDER"):
+        ensure_sender(core.boto_client("sesv2"), environment["REMINDER_SENDER"])
+    else:
+        click.echo("Reminder sender: none (no REMINDER_SENDER), so no reminder is emailed.")
     set_log_retention(core.logs_client, zappa_cli.lambda_name, limits["log_retention_days"])
     api_id = core.get_api_id(zappa_cli.lambda_name)
     if api_id:

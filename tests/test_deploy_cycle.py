@@ -4,7 +4,11 @@ Everything asserted is read back from the AWS APIs, as a person would check the 
 Every AWS call the zappa processes make (the callbacks' included) is recorded by
 tools/aws_calls.py, and the deployer's policy (deploy/deployer-policy.json) must allow each
 of them and hold no statement that none of them needs. The cycle turns the per-caller rate
-limit on, changes it and turns it off again, so that each of the hook's WAF calls is made.
+limit on, changes it and turns it off again, so that each of the hook's WAF calls is made. It
+also checks the reminders' schedule and sender: the EventBridge rule that runs
+wsgi.send_reminders each minute, the SES identity the hook creates, the role's one SES
+permission, the global index the hook adds to a table made before it, and that deleting the
+stage's "events" and running `zappa unschedule` stops the schedule.
 """
 
 import json
@@ -28,6 +32,13 @@ STAGE_SETTINGS = SETTINGS["common"] | SETTINGS[STAGE]
 DEPLOYER_POLICY = ROOT / "deploy" / "deployer-policy.json"
 ACCOUNT = "123456789012"  # moto's
 WEB_ACL = f"{FUNCTION}-callers"
+SENDER = STAGE_SETTINGS["aws_environment_variables"]["REMINDER_SENDER"]
+# Zappa's rule names: "<function>-<name>-<function path>" for keep-warm (named), else
+# "<function>-<function path>".
+REMINDERS_RULE = f"{FUNCTION}-wsgi.send_reminders"
+KEEP_WARM_RULE = f"{FUNCTION}-zappa-keep-warm-handler.keep_warm_callback"
+SCHEDULES = {REMINDERS_RULE: "rate(1 minute)", KEEP_WARM_RULE: "rate(4 minutes)"}
+REMINDER_INDEX = "reminder-index"
 # A call that only this command makes (operation, text in its parameters): proof that each
 # command's calls were recorded.
 COMMAND_CALLS = {
@@ -78,9 +89,11 @@ def client(aws, service):
 
 
 def test_deploy_status_update_tail_rollback_undeploy(aws, zappa, calls_file, log_lines):
-    zappa("deploy")
+    deployed, _ = zappa("deploy")
     check_stage(aws)
     check_caller_rate_limit(aws, 2000)
+    check_schedules(aws, SCHEDULES)
+    assert f"SES sent a verification email to {SENDER}" in deployed
 
     status, _ = zappa("status")
     assert FUNCTION in status
@@ -88,13 +101,20 @@ def test_deploy_status_update_tail_rollback_undeploy(aws, zappa, calls_file, log
     lambda_ = client(aws, "lambda")
     versions = len(lambda_.list_versions_by_function(FunctionName=FUNCTION)["Versions"])
     set_taskapp_setting(zappa, "caller_rate_limit", 1000)
-    zappa("update")
+    # The table as the release before reminders made it: without the reminder index, which
+    # the hook adds to it (the settings callback lets it through: only local indexes must match).
+    table = STAGE_SETTINGS["aws_environment_variables"]["TABLE_NAME"]
+    client(aws, "dynamodb").update_table(
+        TableName=table, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": REMINDER_INDEX}}]
+    )
+    updated, _ = zappa("update")
     assert len(lambda_.list_versions_by_function(FunctionName=FUNCTION)["Versions"]) > versions
     check_stage(aws)  # the post-deploy hook ran again, idempotently
     web_acl = check_caller_rate_limit(aws, 1000)
+    check_schedules(aws, SCHEDULES)
+    assert f"Reminder sender {SENDER}: not verified yet" in updated
 
     # The app's own line for a request to the stage's table, as its logger writes it.
-    table = STAGE_SETTINGS["aws_environment_variables"]["TABLE_NAME"]
     stage_app = create_app(TestConfig(table, aws.endpoint))
     assert stage_app.test_client().get("/tasks").status_code == 200
     line = log_lines[-1]
@@ -113,17 +133,29 @@ def test_deploy_status_update_tail_rollback_undeploy(aws, zappa, calls_file, log
     check_stage(aws)
     by_stack = stack_requests(aws)
 
+    # Reminders off (README): delete the stage's "events", then `zappa unschedule`, which
+    # removes every rule of the function, keep-warm's too, until the next update makes it again.
+    settings = json.loads(zappa.settings.read_text())
+    del settings[STAGE]["events"]
+    zappa.settings.write_text(json.dumps(settings))
+    zappa("unschedule")
+    check_schedules(aws, {})
+
     set_taskapp_setting(zappa, "caller_rate_limit", None)
     zappa("update")
     check_caller_rate_limit(aws, None)
+    check_schedules(aws, {KEEP_WARM_RULE: SCHEDULES[KEEP_WARM_RULE]})
 
     zappa("undeploy", "--yes", "--remove-logs")
     with pytest.raises(lambda_.exceptions.ResourceNotFoundException):
         lambda_.get_function(FunctionName=FUNCTION)
+    assert not client(aws, "events").list_rules(NamePrefix=f"{FUNCTION}-")["Rules"]
     # The table and its tasks outlive the code: undeploying never deletes data.
     assert client(aws, "dynamodb").describe_table(TableName="taskapp-dev")["Table"]
 
-    check_deployer_policy(aws_calls.read(calls_file), by_stack + [iam_policy.web_acl_read(web_acl)])
+    calls = aws_calls.read(calls_file)
+    unrecorded = by_stack + [iam_policy.web_acl_read(web_acl)] + other_stages_senders(calls)
+    check_deployer_policy(calls, unrecorded)
 
 
 def check_deployer_policy(calls, unrecorded):
@@ -144,6 +176,23 @@ def check_deployer_policy(calls, unrecorded):
     assert not spare, "the deployer's policy allows what no call needs:\n" + "\n".join(
         map(str, spare)
     )
+
+
+def other_stages_senders(calls):
+    """The hook's SES requests for the staging and prod senders: the cycle deploys dev only, and
+    the other stages' deploys make the same calls, each for its own sender and its domain."""
+    ses = [call for call in calls if call["service"] == "email"]
+    assert ses, "the post-deploy hook made no SES call"
+    names = {SENDER: "{sender}", SENDER.rpartition("@")[2]: "{domain}"}
+    requests = []
+    for stage in ("staging", "prod"):
+        sender = SETTINGS[stage]["aws_environment_variables"]["REMINDER_SENDER"]
+        domain = sender.rpartition("@")[2]
+        for call in ses:
+            identity = names[call["params"]["EmailIdentity"]].format(sender=sender, domain=domain)
+            params = call["params"] | {"EmailIdentity": identity}
+            requests += iam_policy.required([call | {"params": params}], ACCOUNT)
+    return requests
 
 
 def stack_requests(aws):
@@ -185,6 +234,7 @@ def check_stage(aws):
     expected = json.loads((ROOT / STAGE_SETTINGS["attach_policy"]).read_text())
     assert policy == expected
     assert not iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    check_sender(aws, policy)
 
     apigateway = client(aws, "apigateway")
     (api,) = [a for a in apigateway.get_rest_apis()["items"] if a["name"] == FUNCTION]
@@ -228,8 +278,67 @@ def check_stage(aws):
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     indexes = sorted(index["IndexName"] for index in table["LocalSecondaryIndexes"])
     assert indexes == ["changes-index", "due-index", "status-index"]
+    assert [index["IndexName"] for index in table["GlobalSecondaryIndexes"]] == [REMINDER_INDEX]
     ttl = client(aws, "dynamodb").describe_time_to_live(TableName=environment["TABLE_NAME"])
     assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
+
+
+def check_sender(aws, role_policy):
+    """The stage's sender has an SES identity (the hook made it: the domain's is the team's to
+    make), and the role's policy, as IAM holds it, lets the function send only from it."""
+    sesv2 = client(aws, "sesv2")
+    assert sesv2.get_email_identity(EmailIdentity=SENDER)["IdentityType"] == "EMAIL_ADDRESS"
+    domain = SENDER.rpartition("@")[2]
+    with pytest.raises(sesv2.exceptions.NotFoundException):
+        sesv2.get_email_identity(EmailIdentity=domain)
+
+    def sends(action, identity, from_address):
+        arn = f"arn:aws:ses:us-east-1:{ACCOUNT}:identity/{identity}"
+        return iam_policy.allows(
+            role_policy, iam_policy.Request(action, arn, {"ses:FromAddress": from_address})
+        )
+
+    assert sends("ses:SendEmail", SENDER, SENDER)
+    assert sends("ses:SendEmail", domain, SENDER)  # when SES verified it through its domain
+    assert not sends("ses:SendEmail", domain, f"someone-else@{domain}")
+    assert not sends("ses:SendEmail", "other.example.net", SENDER)
+    ses_actions = {
+        action
+        for statement in role_policy["Statement"]
+        for action in statement["Action"]
+        if action.startswith("ses:")
+    }
+    assert ses_actions == {"ses:SendEmail"}
+
+
+def check_schedules(aws, expected):
+    """The function's EventBridge rules, {name: schedule expression}: each is enabled, targets
+    the function, and may invoke it (a statement of the function's resource policy names the
+    rule, as AWS needs); the policy lets no other rule in."""
+    events = client(aws, "events")
+    function = client(aws, "lambda").get_function_configuration(FunctionName=FUNCTION)
+    names = events.list_rule_names_by_target(TargetArn=function["FunctionArn"])["RuleNames"]
+    rules = {name: events.describe_rule(Name=name) for name in names}
+    assert {name: rule["ScheduleExpression"] for name, rule in rules.items()} == expected
+    for name, rule in rules.items():
+        assert rule["State"] == "ENABLED"
+        (target,) = events.list_targets_by_rule(Rule=name)["Targets"]
+        assert target["Arn"] == function["FunctionArn"]
+    assert invoking_rules(aws) == {rule["Arn"] for rule in rules.values()}
+
+
+def invoking_rules(aws):
+    """The rule ARNs that the function's resource policy lets EventBridge invoke it for."""
+    lambda_ = client(aws, "lambda")
+    try:
+        policy = json.loads(lambda_.get_policy(FunctionName=FUNCTION)["Policy"])
+    except lambda_.exceptions.ResourceNotFoundException:
+        return set()
+    return {
+        statement["Condition"]["ArnLike"]["AWS:SourceArn"]
+        for statement in policy["Statement"]
+        if statement["Principal"] == {"Service": "events.amazonaws.com"}
+    }
 
 
 def check_role_trust(aws, role_arn, template):

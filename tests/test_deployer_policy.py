@@ -51,17 +51,41 @@ def test_star_resources_only_where_aws_allows_nothing_narrower():
 
 def test_resources_name_this_project():
     """Every resource pattern names the project, except API Gateway's (its ARNs carry ids, not
-    names), its execution logs (named by API id) and the lookup of a function's schedules."""
+    names), its execution logs (named by API id), the lookup of a function's schedules and the
+    SES identities of the reminder senders (named by address: see the next test)."""
     by_id = {
         "arn:aws:apigateway:",
         "arn:aws:logs:us-east-1:*:log-group:API-Gateway-Execution-Logs_*",
         "arn:aws:events:us-east-1:*:rule/*",
+        "arn:aws:ses:",
     }
     for statement in POLICY["Statement"]:
         for resource in listed(statement["Resource"]):
             if resource == "*" or any(resource.startswith(prefix) for prefix in by_id):
                 continue
             assert f":{PROJECT}-" in resource or f"/{PROJECT}-" in resource, resource
+
+
+def test_ses_only_on_the_stages_reminder_senders():
+    """The post-deploy hook reads the identity of each stage's REMINDER_SENDER and of its domain,
+    and creates the address's: the deployer may create no other identity, a domain's least
+    (that takes DNS records), and may not send."""
+    settings = json.loads((ROOT / "zappa_settings.json").read_text())
+    senders = {
+        settings[stage]["aws_environment_variables"]["REMINDER_SENDER"]
+        for stage in ("dev", "staging", "prod")
+    }
+    domains = {sender.rpartition("@")[2] for sender in senders}
+    identity = "arn:aws:ses:us-east-1:*:identity/{}".format
+    granted = {}
+    for statement in POLICY["Statement"]:
+        for action in listed(statement["Action"]):
+            if action.startswith("ses:"):
+                granted.setdefault(action, set()).update(listed(statement["Resource"]))
+    assert granted == {
+        "ses:GetEmailIdentity": {identity(name) for name in senders | domains},
+        "ses:CreateEmailIdentity": {identity(sender) for sender in senders},
+    }
 
 
 def test_regional_resources_are_in_the_stages_region():
@@ -111,6 +135,15 @@ def test_iam_only_on_the_projects_roles_and_passrole_only_to_its_services():
         ("wafv2:UpdateWebACL", "arn:aws:wafv2:us-east-1:123456789012:global/webacl/taskapp-x/1"),
         ("wafv2:CreateRuleGroup", "arn:aws:wafv2:us-east-1:123456789012:regional/rulegroup/x/1"),
         ("apigateway:SetWebACL", "arn:aws:apigateway:eu-west-1::/restapis/abc/stages/dev"),
+        ("dynamodb:UpdateTable", "arn:aws:dynamodb:us-east-1:123456789012:table/orders"),
+        # The hook writes the scheduler's starting point; it never reads or deletes tasks.
+        ("dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:123456789012:table/taskapp-prod"),
+        ("dynamodb:Scan", "arn:aws:dynamodb:us-east-1:123456789012:table/taskapp-prod"),
+        ("dynamodb:DeleteItem", "arn:aws:dynamodb:us-east-1:123456789012:table/taskapp-prod"),
+        ("ses:CreateEmailIdentity", "arn:aws:ses:us-east-1:123456789012:identity/example.com"),
+        ("ses:CreateEmailIdentity", "arn:aws:ses:us-east-1:123456789012:identity/ceo@example.com"),
+        ("ses:SendEmail", "arn:aws:ses:us-east-1:123456789012:identity/reminders@example.com"),
+        ("ses:DeleteEmailIdentity", "arn:aws:ses:us-east-1:123456789012:identity/example.com"),
     ],
 )
 def test_the_policy_refuses_what_is_not_this_projects(action, resource):
@@ -277,3 +310,31 @@ def test_web_acl_calls_map_to_the_acl_the_stage_and_the_stages_own_permission():
     load_balancer = "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/x/1"
     with pytest.raises(KeyError, match="no IAM mapping"):
         required([call("DisassociateWebACL", ResourceArn=load_balancer)], "1")
+
+
+def test_ses_calls_map_to_the_identity_they_name():
+    def call(operation, method, uri, **params):
+        return {
+            "service": "email",  # SES v2's endpoint prefix, which the recorder writes
+            "operation": operation,
+            "method": method,
+            "uri": uri,
+            "region": "us-east-1",
+            "params": params,
+        }
+
+    calls = [
+        call(
+            "GetEmailIdentity",
+            "GET",
+            "/v2/email/identities/example.com",
+            EmailIdentity="example.com",
+        ),
+        call("CreateEmailIdentity", "POST", "/v2/email/identities", EmailIdentity="r@example.com"),
+    ]
+    assert [(r.action, r.resource) for r in required(calls, "1")] == [
+        ("ses:GetEmailIdentity", "arn:aws:ses:us-east-1:1:identity/example.com"),
+        ("ses:CreateEmailIdentity", "arn:aws:ses:us-east-1:1:identity/r@example.com"),
+    ]
+    with pytest.raises(KeyError, match="no IAM mapping"):
+        required([call("ListEmailIdentities", "GET", "/v2/email/identities")], "1")

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from zappa.cli import ZappaCLI
 
+from tools.iam_policy import Request, allows
+
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = json.loads((ROOT / "zappa_settings.json").read_text())
 STAGES = ["dev", "staging", "prod"]
@@ -84,6 +86,8 @@ def test_role_may_touch_only_its_own_table_logs_and_function(name):
                 # role as their credentials.
                 assert resource == f"arn:aws:lambda:*:*:function:{function}"
                 assert statement["Action"] == ["lambda:InvokeFunction"]
+            elif resource.startswith("arn:aws:ses:"):
+                assert statement["Action"] == ["ses:SendEmail"]  # see the next test
             else:
                 assert resource.startswith(f"arn:aws:logs:*:*:log-group:/aws/lambda/{function}")
                 assert {action.split(":")[0] for action in statement["Action"]} == {"logs"}
@@ -95,6 +99,64 @@ def test_role_may_touch_only_its_own_table_logs_and_function(name):
         action.startswith(("dynamodb:Scan", "dynamodb:Batch", "dynamodb:Delete"))
         for action in granted
     )
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_role_sends_email_only_as_the_stages_reminder_sender(name):
+    """The role may send through SES only from REMINDER_SENDER. SES authorizes a send on the
+    identity that verified the sender: the address's own, or its domain's when the domain was
+    verified. Both are named, and the ses:FromAddress condition holds either to this address."""
+    settings = stage(name)
+    policy = json.loads((ROOT / settings["attach_policy"]).read_text())
+    sender = settings["aws_environment_variables"]["REMINDER_SENDER"]
+    domain = sender.rpartition("@")[2]
+
+    (statement,) = [
+        s for s in policy["Statement"] if any(a.startswith("ses:") for a in s["Action"])
+    ]
+    assert statement["Action"] == ["ses:SendEmail"]
+    assert sorted(statement["Resource"]) == sorted(
+        [f"arn:aws:ses:*:*:identity/{sender}", f"arn:aws:ses:*:*:identity/{domain}"]
+    )
+    assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": sender}}
+
+    def sends(identity, from_address, action="ses:SendEmail"):
+        arn = f"arn:aws:ses:us-east-1:123456789012:identity/{identity}"
+        return allows(policy, Request(action, arn, {"ses:FromAddress": from_address}))
+
+    assert sends(sender, sender) and sends(domain, sender)
+    assert not sends(domain, f"ceo@{domain}")
+    assert not sends("other.example.net", sender)
+    assert not sends(sender, sender, "ses:SendRawEmail")  # SES v1's; the app uses v2
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_every_stage_sends_reminders_every_minute(name):
+    """Zappa's schedule runs wsgi.send_reminders each minute. It is each stage's own setting, not
+    common's: a stage turns reminders off by deleting its "events" and running `zappa
+    unschedule` (an empty "events" in common would be needed otherwise)."""
+    assert "events" not in SETTINGS["common"]
+    assert SETTINGS[name]["events"] == [
+        {"function": "wsgi.send_reminders", "expression": "rate(1 minute)"}
+    ]
+    sender = stage(name)["aws_environment_variables"]["REMINDER_SENDER"]
+    local, _, domain = sender.partition("@")
+    assert local and "." in domain and "@" not in domain
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_the_reminder_rule_is_named_for_the_stage_and_the_function(name, monkeypatch):
+    """Zappa names the EventBridge rule "<function name>-<events' function>": one of the
+    deployer's rules (`taskapp-*`), unhashed (Zappa hashes names of 64 characters or more), and
+    ending in the path that its handler runs (tests/test_reminder_deploy.py runs it)."""
+    monkeypatch.chdir(ROOT)
+    cli = ZappaCLI()
+    cli.api_stage = name
+    cli.load_settings(str(ROOT / "zappa_settings.json"))
+    (event,) = cli.stage_config["events"]
+
+    rule = cli.zappa.get_scheduled_event_name(event, event["function"], cli.lambda_name)
+    assert rule == f"taskapp-{name}-wsgi.send_reminders"
 
 
 def test_deployed_stages_identify_their_callers():

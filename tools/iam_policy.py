@@ -186,6 +186,10 @@ def _requests(call, account):
         return requests
     if service == "wafv2":
         return _waf_requests(operation, params, region, account)
+    if service == "email" and "EmailIdentity" in params:
+        # SES v2 (endpoint "email"): its IAM actions are "ses:" ones, on the identity named.
+        identity = f"arn:aws:ses:{region}:{account}:identity/{params['EmailIdentity']}"
+        return [Request(f"ses:{operation}", identity)]
     raise KeyError(f"no IAM mapping for {service}:{operation}: add one to tools/iam_policy.py")
 
 
