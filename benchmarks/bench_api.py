@@ -6,8 +6,9 @@ Prints three tables.
    create, get, update and delete) and its median and p99 latency through the app.
 2. Per kind of write: the write units it consumes, the table's and each local index's apart
    (ReturnConsumedCapacity=INDEXES), and their total: create, update of the title, update that
-   moves the status, update that moves the due date, delete (which leaves a tombstone), and a
-   create with an Idempotency-Key (a transaction, which DynamoDB bills twice).
+   moves the status, update that moves the due date, delete (which leaves a tombstone), a
+   create with an Idempotency-Key (a transaction, which DynamoDB bills twice), and the writes
+   of a task with a reminder, which also write the global reminder index.
 3. Per read (SPEC sections 2, 8 and 9), in a table of 100 tasks and in one of 10,000, each also
    holding one tombstone for every ten tasks, deleted among them: the tasks a call returns, the
    items it reads, its read units and median latency, and the ratio 10,000/100, which must stay
@@ -51,7 +52,8 @@ SMALL_PAGE = 10  # for views that hold fewer than PAGE tasks in the small table
 SIZES = (100, 10_000)
 TOMBSTONE_EVERY = 11  # one task in 11 is deleted: 10 tombstones per 100 live tasks
 INDEXES = tuple(
-    index.Meta.index_name for index in (Task.status_index, Task.due_index, Task.changes_index)
+    index.Meta.index_name
+    for index in (Task.status_index, Task.due_index, Task.changes_index, Task.reminder_index)
 )
 PRIORITIES = ("low", "medium", "high")
 CATEGORIES = ("work", "home", None, "errands", None)
@@ -164,6 +166,7 @@ def write_units(client, log):
     """Write units of each kind of write, per table and index: the median of a few writes each."""
     now = datetime.now(UTC)
     later = format_timestamp(now + timedelta(days=5))
+    later2 = format_timestamp(now + timedelta(days=6))
     fields = {"title": "Benchmark", "tags": ["a", "b"], "dueDate": format_timestamp(now)}
 
     def new_task():
@@ -176,6 +179,19 @@ def write_units(client, log):
         key = {"Idempotency-Key": str(uuid7())}
         return client.post("/tasks", json=fields, headers=key)
 
+    # Reminders need a caller with a verified address: a development token with one.
+    runner = client.application.test_cli_runner()
+    token = runner.invoke(args=["dev-token", "bench", "--email", "bench@example.com"]).output
+    signed = {"Authorization": f"Bearer {token.strip()}"}
+    reminded = fields | {"reminderEnabled": True, "reminderAt": later}
+
+    def new_reminder():
+        answer = client.post("/tasks", json=reminded, headers=signed)
+        return answer.get_json()["task"]["taskId"]
+
+    def patch_reminder(task_id, changes):
+        return client.patch(f"/tasks/{task_id}", json=changes, headers=signed)
+
     writes = (
         ("create", None, lambda _: client.post("/tasks", json=fields)),
         ("update (PATCH title)", new_task, lambda t: patch(t, {"title": "x"})),
@@ -183,6 +199,14 @@ def write_units(client, log):
         ("update: dueDate", new_task, lambda t: patch(t, {"dueDate": later})),
         ("delete", new_task, lambda t: client.delete(f"/tasks/{t}")),
         ("create, Idempotency-Key", None, idempotent_create),
+        ("create, reminder", None, lambda _: client.post("/tasks", json=reminded, headers=signed)),
+        ("update title, reminder", new_reminder, lambda t: patch_reminder(t, {"title": "x"})),
+        (
+            "update status, reminder",
+            new_reminder,
+            lambda t: patch_reminder(t, {"status": "completed"}),
+        ),
+        ("update: reminderAt", new_reminder, lambda t: patch_reminder(t, {"reminderAt": later2})),
     )
     rows = []
     for name, prepare, write in writes:
