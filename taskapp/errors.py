@@ -6,11 +6,12 @@ from werkzeug.exceptions import BadRequest, HTTPException
 
 from .auth import AuthUnavailable, Unauthenticated
 from .logging import log_error, request_id
-from .schemas import REMINDER_NEEDS_TIME
+from .schemas import REMINDER_NEEDS_ADDRESS, REMINDER_NEEDS_TIME
 from .store import (
     IdempotencyKeyReused,
     InvalidSyncToken,
     PreconditionFailed,
+    ReminderNeedsAddress,
     ReminderNeedsTime,
     StoreMisconfigured,
     StoreUnavailable,
@@ -46,7 +47,8 @@ def register_errorhandlers(app):
     app.register_error_handler(TaskNotFound, handle_task_not_found)
     app.register_error_handler(TaskLimitReached, handle_task_limit_reached)
     app.register_error_handler(PreconditionFailed, handle_precondition_failed)
-    app.register_error_handler(ReminderNeedsTime, handle_reminder_needs_time)
+    app.register_error_handler(ReminderNeedsTime, handle_reminder_refused)
+    app.register_error_handler(ReminderNeedsAddress, handle_reminder_refused)
     app.register_error_handler(IdempotencyKeyReused, handle_idempotency_key_reused)
     app.register_error_handler(SyncTokenExpired, handle_sync_token_expired)
     app.register_error_handler(InvalidSyncToken, handle_invalid_sync_token)
@@ -97,9 +99,13 @@ def handle_task_limit_reached(error):
     )
 
 
-def handle_reminder_needs_time(error):
-    # An update whose condition found that the stored task would keep no reminder time.
-    return handle_validation_error(ValidationError({"reminderAt": [REMINDER_NEEDS_TIME]}))
+def handle_reminder_refused(error):
+    # An update whose condition found, on the stored task, a reminder without a time or without
+    # an address.
+    message = (
+        REMINDER_NEEDS_TIME if isinstance(error, ReminderNeedsTime) else REMINDER_NEEDS_ADDRESS
+    )
+    return handle_validation_error(ValidationError({"reminderAt": [message]}))
 
 
 def handle_precondition_failed(error):

@@ -60,7 +60,7 @@ def create_task(fields, headers):
     """Create a task; a retry with the same Idempotency-Key answers the first response."""
     key = headers.get("idempotency_key")
     task, replayed = store.create_task(
-        current_owner(), fields, idempotency_key=key, recipient=_recipient(fields)
+        current_owner(), fields, idempotency_key=key, recipient=_recipient(fields, required=True)
     )
     answer = _etag(task) | {"Location": url_for("tasks.get_task", task_id=task.task_id)}
     if replayed:
@@ -184,14 +184,19 @@ def delete_task(task_id):
     return {"message": "Task deleted successfully", "task_id": task_id}
 
 
-def _recipient(fields):
+def _recipient(fields, required=False):
     """Where a reminder that ``fields`` enable goes: the caller's verified address, never one
-    from the body, and the /app page of this stage, for the email's link."""
+    from the body, and the /app page of this stage, for the email's link.
+
+    A caller without one may still send back a task whose reminder is on (the store checks that
+    it is); only a create refuses at once."""
     if fields.get("reminder_enabled") is not True:
         return None
     address = current_email()
-    if address is None:
+    if address is None and required:
         raise ValidationError({"reminderAt": [REMINDER_NEEDS_ADDRESS]})
+    if address is None:
+        return None
     return store.Recipient(address, url_for("pages.task_page", _external=True))
 
 

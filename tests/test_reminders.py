@@ -145,7 +145,7 @@ def test_a_reminder_without_a_time_or_of_the_wrong_type_is_a_400(alice, fields, 
 @pytest.mark.parametrize("who", ["no token", "a token without an email"])
 def test_a_caller_without_a_verified_address_cannot_ask_for_a_reminder(app, alice, who):
     caller = Caller(app) if who == "no token" else Caller(app, token(app, "alice", None))
-    task = alice.create(dueDate="2030-01-01T00:00:00Z")
+    task = caller.create(dueDate="2030-01-01T00:00:00Z")
 
     created = caller.post(
         "/tasks", json={"title": "x", "reminderEnabled": True, "dueDate": iso(ago())}
@@ -160,6 +160,19 @@ def test_a_caller_without_a_verified_address_cannot_ask_for_a_reminder(app, alic
     # The address is never taken from a body: an unknown field.
     smuggled = alice.post("/tasks", json={"title": "x", "remindTo": "eve@example.com"})
     assert smuggled.status_code == 400
+
+
+def test_a_caller_without_an_address_may_send_back_a_task_whose_reminder_is_on(app, alice):
+    """Such as Alice on a device whose token carries no email (an access token)."""
+    caller = Caller(app, token(app, "alice", None))
+    reminded = alice.create(reminderEnabled=True, dueDate="2030-01-01T00:00:00Z")
+    path = f"/tasks/{reminded['taskId']}"
+
+    echoed = caller.put(path, json=reminded | {"title": "Renamed"})
+
+    assert echoed.status_code == 200, echoed.get_json()
+    assert echoed.get_json()["task"]["reminderEnabled"] is True
+    assert stored(app, "alice", reminded["taskId"]).remind_to == ADDRESS
 
 
 def test_an_update_that_would_leave_an_enabled_reminder_without_a_time_is_a_400(app, alice):

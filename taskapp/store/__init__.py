@@ -18,7 +18,7 @@ from .base import (
 )
 from .feed import SyncPosition, read_changes
 from .lists import ListFilters, list_tasks
-from .reminders import Recipient, ReminderNeedsTime
+from .reminders import Recipient, ReminderNeedsAddress, ReminderNeedsTime
 from .table import check_indexes, ensure_table, migrate_table
 from .tasks import IDEMPOTENCY_WINDOW, create_task, delete_task, get_task, update_task
 
@@ -29,6 +29,7 @@ __all__ = [
     "ListFilters",
     "PreconditionFailed",
     "Recipient",
+    "ReminderNeedsAddress",
     "ReminderNeedsTime",
     "StoreMisconfigured",
     "StoreUnavailable",

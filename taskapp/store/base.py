@@ -109,13 +109,14 @@ def connection():
 
 
 @contextmanager
-def translated_errors(if_match=None, refused=TaskNotFound):
+def translated_errors(if_match=None, refused=None):
     """Turns PynamoDB's and botocore's errors into the store's own; anything unforeseen
     propagates.
 
     A write's failed condition is a TaskNotFound when the task is missing or deleted, a
     PreconditionFailed when its version is not one that ``if_match`` accepts, and otherwise
-    ``refused``: the write's own condition on the task's fields failed.
+    what ``refused(item)`` makes of the task as stored: the write's own condition on the task's
+    fields failed.
     """
     try:
         yield
@@ -129,7 +130,7 @@ def translated_errors(if_match=None, refused=TaskNotFound):
                     raise TaskNotFound from error
                 if if_match is not None and int(item["version"]["N"]) not in if_match:
                     raise PreconditionFailed from error
-                raise refused from error
+                raise (refused(item) if refused else TaskNotFound()) from error
             _raise_translated(code, error)
             raise
         # No answer at all: refused, timed out, cut. (Such causes may carry a None response,

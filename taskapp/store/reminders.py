@@ -45,6 +45,10 @@ class ReminderNeedsTime(Exception):
     """An enabled reminder would have neither reminderAt nor dueDate."""
 
 
+class ReminderNeedsAddress(Exception):
+    """A reminder enabled by a caller without a verified address, on a task that has none."""
+
+
 def arm_created(task: Task, stamp: datetime, recipient: Recipient | None) -> None:
     """File a new task's enabled reminder; the schema has checked it has a time."""
     if not task.reminder_enabled:
@@ -56,20 +60,27 @@ def arm_created(task: Task, stamp: datetime, recipient: Recipient | None) -> Non
 
 
 def update_actions(changes: dict, stamp: datetime, recipient: Recipient | None):
-    """The actions and the condition that keep an update's reminder filed where it belongs.
+    """The actions and the condition that keep an update's reminder filed where it belongs, and
+    what to make of a task as stored that failed the condition.
 
     The condition refuses an update that would leave an enabled reminder with no time
-    (ReminderNeedsTime), judged on the task as stored, within the same request.
+    (ReminderNeedsTime), judged on the task as stored, within the same request. Without a
+    ``recipient`` (a caller with no verified address), ``reminderEnabled: true`` is accepted only
+    when the reminder is on already, with the address it has (a client sending back a task it
+    read); otherwise the update is refused (ReminderNeedsAddress).
     """
     enabled = changes.get("reminder_enabled", _ABSENT)
     at = changes.get("reminder_at", _ABSENT)
     due = changes.get("due_date", _ABSENT)
     if enabled is False:
-        return [Task.remind_to.remove(), Task.remind_bucket.remove()], None
+        return [Task.remind_to.remove(), Task.remind_bucket.remove()], None, None
     if enabled is _ABSENT and at is _ABSENT and due is _ABSENT:
-        return [], None
+        return [], None, None
     actions = [Task.remind_tries.remove()]
-    if enabled is True:
+    address = None
+    if enabled is True and recipient is None:
+        address = Task.remind_to.exists()
+    elif enabled is True:
         actions += [
             Task.remind_to.set(recipient.address),
             Task.remind_link.set(recipient.link),
@@ -79,7 +90,21 @@ def update_actions(changes: dict, stamp: datetime, recipient: Recipient | None):
         actions.append(Task.remind_bucket.set(reminder_bucket(max(moment, stamp))))
     else:
         actions.append(Task.remind_bucket.set(reminder_bucket(stamp)))
-    return actions, _has_time(enabled, at, due)
+    has_time = _has_time(enabled, at, due)
+    if address is None:
+        return actions, has_time, _refused_for_time
+    return actions, address if has_time is None else address & has_time, _refused
+
+
+def _refused_for_time(item: dict) -> Exception:
+    return ReminderNeedsTime()
+
+
+def _refused(item: dict) -> Exception:
+    """An update that enabled the reminder without an address failed: which condition did."""
+    if Task.remind_to.attr_name not in item:
+        return ReminderNeedsAddress()
+    return ReminderNeedsTime()
 
 
 def _has_time(enabled, at, due):

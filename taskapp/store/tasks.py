@@ -37,7 +37,7 @@ from .base import (
     now,
     translated_errors,
 )
-from .reminders import Recipient, ReminderNeedsTime, arm_created, update_actions
+from .reminders import Recipient, arm_created, update_actions
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 # How often a transaction that DynamoDB cancelled for a conflict is tried.
@@ -206,7 +206,7 @@ def update_task(
     elif status == "pending":
         actions.append(Task.completed_at.remove())
     actions += _due_key_actions(task_id, status, changes)
-    reminder, has_time = update_actions(changes, stamp, recipient)
+    reminder, reminder_condition, refusal = update_actions(changes, stamp, recipient)
     actions += reminder
     actions += [
         Task.updated_at.set(stamp),
@@ -215,10 +215,10 @@ def update_task(
     ]
     task = Task(task_partition(owner), task_id)
     condition = _write_condition(if_match)
-    if has_time is not None:
-        condition &= has_time
+    if reminder_condition is not None:
+        condition &= reminder_condition
     ask_for_item_on_condition_failure()
-    with translated_errors(if_match, refused=ReminderNeedsTime):
+    with translated_errors(if_match, refused=refusal):
         task.update(actions, condition=condition)
     return task
 
