@@ -46,6 +46,10 @@ def create_table(wait):
                 raise click.ClickException(_unavailable("run it again")) from None
             time.sleep(1)
     if created:
+        # A new table holds no reminder from before now: the scheduler need not look back
+        # over the catch-up window, as it does when it finds no cursor (a deployed stage's
+        # table, made by a deployer that may not write items).
+        store.start_reminders_now()
         click.echo(f"Created table {name}.")
     else:
         click.echo(f"Table {name} already exists, with this release's indexes.")

@@ -46,9 +46,12 @@ LEASE = timedelta(seconds=60)
 MAX_REFUSALS = 5
 # Reminders handled at once: SES and DynamoDB calls wait on the network, not the CPU.
 WORKERS = 8
-# What a run leaves for the end: recording its progress, within Lambda's timeout.
-MARGIN_SECONDS = 2.0
+# What a run leaves for the end, within Lambda's timeout: a send begun just before the stop
+# (SES's timeouts below, one try) and recording the run's progress.
+MARGIN_SECONDS = 4.0
 MINUTE = timedelta(minutes=1)
+# A run that did nothing and read no more minutes than a run normally does logs nothing.
+QUIET_MINUTES = 3
 LOCAL_SENDER = "reminders@localhost"
 
 # SES's answers, by what they mean for a reminder.
@@ -90,12 +93,20 @@ def run(app, context=None) -> Counter:
         tally = Counter()
         try:
             sender = Sender.for_config(config)
-            cursor = _first_minute(started, timedelta(seconds=config["REMINDER_CATCHUP_SECONDS"]))
+            saved = filed.read_cursor()
+            window = timedelta(seconds=config["REMINDER_CATCHUP_SECONDS"])
             with ThreadPoolExecutor(WORKERS) as pool:
                 cursor, minutes = _run_minutes(
-                    cursor, started, deadline, sender, config, pool, tally
+                    _first_minute(saved, started, window),
+                    started,
+                    deadline,
+                    sender,
+                    window,
+                    pool,
+                    tally,
                 )
-            filed.save_cursor(cursor, now())
+            if cursor != saved:
+                filed.save_cursor(cursor, now())
         except (
             StageMisconfigured,
             store.StoreMisconfigured,
@@ -109,6 +120,8 @@ def run(app, context=None) -> Counter:
                 **tally,
             )
             return tally
+        if not tally and minutes <= QUIET_MINUTES:
+            return tally  # nothing to tell: no line every minute in the stage's logs
         log_event(
             message="Reminders run",
             requestId=request_id,
@@ -120,20 +133,18 @@ def run(app, context=None) -> Counter:
         return tally
 
 
-def _first_minute(started: datetime, window: timedelta) -> str:
+def _first_minute(cursor: str | None, started: datetime, window: timedelta) -> str:
     """Where this run starts: where the last one stopped, but no further back than the catch-up
     window (and an hour, to mark what was missed), so that a long pause costs one run's reads."""
     oldest = reminder_bucket(started - window - timedelta(hours=1))
-    cursor = filed.read_cursor()
     if cursor is None:  # the first run: a reminder may have been filed since the window began
         return reminder_bucket(started - window)
     return max(cursor, oldest)
 
 
-def _run_minutes(cursor, started, deadline, sender, config, pool, tally):
+def _run_minutes(cursor, started, deadline, sender, window, pool, tally):
     """Read each minute from ``cursor`` to now; returns the first one not finished, and how many
     were read."""
-    window = timedelta(seconds=config["REMINDER_CATCHUP_SECONDS"])
     minute = _as_time(cursor)
     last = _as_time(reminder_bucket(started))
     unfinished = None
@@ -225,6 +236,8 @@ def _as_time(bucket: str) -> datetime:
 
 
 def _sentence(error) -> str:
+    if isinstance(error, store.StoreUnavailable):
+        return "DynamoDB did not answer or throttled; the next run tries again."
     return str(error) or type(error).__name__
 
 
@@ -317,7 +330,10 @@ class SES(Sender):
         self.client = boto3.client(
             "sesv2",
             region_name=region,
-            config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2}),
+            # One try within the run's margin; a failed send is tried again by the next run.
+            config=Config(
+                connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 1}
+            ),
         )
 
     def send(self, message: EmailMessage, name: str) -> None:

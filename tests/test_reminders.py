@@ -15,6 +15,7 @@ from taskapp import reminders
 from taskapp.models import Task, format_timestamp, reminder_bucket, task_partition
 from taskapp.store import reminders as filed
 from tests.conftest import drop_table, make_app
+from tools.seeding import seed_due_reminders
 
 ADDRESS = "alice@example.com"
 
@@ -340,38 +341,18 @@ def test_a_first_run_looks_back_over_the_window(app, alice, outbox):
 
 
 def test_a_backlog_larger_than_a_run_continues_on_the_next_without_loss(app, outbox):
-    owners = [f"user-{index}" for index in range(120)]
-    stamp = ago(seconds=10)
-    with app.app_context(), Task.batch_write() as batch:
-        for index, owner in enumerate(owners):
-            task = Task(
-                task_partition(owner),
-                f"01a21403-0000-7000-8000-{index:012d}",
-                title=f"Task {index}",
-                description="",
-                status="pending",
-                priority="low",
-                tags=[],
-                reminder_enabled=True,
-                reminder_at=stamp,
-                created_at=stamp,
-                updated_at=stamp,
-                version=1,
-            )
-            task.set_index_keys()
-            filed.arm_created(task, stamp, filed.Recipient(f"{owner}@example.com", "http://x/app"))
-            batch.save(task)
+    with app.app_context():
+        addresses = seed_due_reminders(120, ago(seconds=10), ago(seconds=10), "http://x/app")
 
     runs, total = 0, 0
-    while total < len(owners):
+    while total < len(addresses):
         # A run that may take only a moment leaves the rest to the next one.
         total += run(app, seconds=reminders.MARGIN_SECONDS + 0.3)["sent"]
         runs += 1
         assert runs < 100
     assert runs > 1
     messages = sent(outbox)
-    assert len(messages) == len(owners)
-    assert {m["To"] for m in messages.values()} == {f"{owner}@example.com" for owner in owners}
+    assert {task_id: m["To"] for task_id, m in messages.items()} == addresses
     assert "sent" not in run(app)
 
 

@@ -18,7 +18,7 @@ from .base import (
 )
 from .feed import SyncPosition, read_changes
 from .lists import ListFilters, list_tasks
-from .reminders import Recipient, ReminderNeedsAddress, ReminderNeedsTime
+from .reminders import Recipient, ReminderNeedsAddress, ReminderNeedsTime, start_reminders_now
 from .table import check_indexes, ensure_table, migrate_table
 from .tasks import IDEMPOTENCY_WINDOW, create_task, delete_task, get_task, update_task
 
@@ -47,5 +47,6 @@ __all__ = [
     "list_tasks",
     "migrate_table",
     "read_changes",
+    "start_reminders_now",
     "update_task",
 ]

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import UpdateError
 
 from ..models import ReminderProgress, Task, format_timestamp, reminder_bucket
-from .base import translated_errors
+from .base import now, translated_errors
 
 # Marks a field that a request leaves alone (None is a field it clears).
 _ABSENT = object()
@@ -137,6 +137,12 @@ def read_cursor() -> str | None:
 def save_cursor(cursor: str, stamp: datetime) -> None:
     with translated_errors():
         ReminderProgress(cursor=cursor, finished_at=format_timestamp(stamp)).save()
+
+
+def start_reminders_now() -> None:
+    """Have the scheduler start at the current minute (for a table just made)."""
+    stamp = now()
+    save_cursor(reminder_bucket(stamp), stamp)
 
 
 def filed_in(bucket: str):
