@@ -49,6 +49,12 @@ class _CountRequests:
 # credentials): the table is made on moto by the fixture below, before the first request.
 APP = create_app(TestConfig("taskapp-fuzz"))
 COUNTER = APP.wsgi_app = _CountRequests(APP.wsgi_app)
+OWNER = "alice"
+TOKEN = (
+    APP.test_cli_runner()
+    .invoke(args=["dev-token", OWNER, "--email", "alice@example.com"])
+    .output.strip()
+)
 
 # Loaded eagerly: schemathesis.pytest.from_fixture() (the lazy loader) breaks on pytest 9.2
 # in schemathesis 4.32 (it sets Node._nodeid, which pytest 9.2 no longer has).
@@ -93,7 +99,18 @@ def _follow_state_rules(case):
     well-formed generated cursor gets the request's own filters. A sync token is the server's,
     for this caller: a generated one that matches the pattern becomes a real one.
     tests/test_list.py and tests/test_feed.py cover cursors with other filters and forged tokens.
+    Reminders need a caller with a verified address (every case is Alice's, signed in with
+    one) and a time: a generated reminder gets one, so that no update can leave an enabled
+    reminder without a time. tests/test_reminders.py covers those 400s.
     """
+    if case.headers is None:
+        case.headers = {}
+    case.headers.setdefault("Authorization", f"Bearer {TOKEN}")
+    body = case.body
+    if isinstance(body, dict):
+        enabled_without_time = body.get("reminderEnabled") is True and "reminderAt" not in body
+        if enabled_without_time or ("reminderAt" in body and body["reminderAt"] is None):
+            body["reminderAt"] = "2030-01-01T09:00:00Z"
     path = case.path_parameters or {}
     if path.get("task_id") == "changes":
         # A generated taskId of "changes" (which the schema excludes) names the change feed.
@@ -112,7 +129,7 @@ def _follow_state_rules(case):
             query["cursor"] = _CURSOR._serialize(position, None, None)
     since = query.get("since")
     if isinstance(since, str) and re.fullmatch(SYNC_TOKEN_PATTERN, since):
-        owner = APP.config["LOCAL_OWNER"]
+        owner = OWNER
         query["since"] = _SYNC_TOKEN._serialize(SyncPosition(owner_digest(owner)), None, None)
     return case
 
