@@ -4,6 +4,7 @@ The page comes from one origin (http://localhost:P1) and calls the API on anothe
 (http://127.0.0.1:P2), both served by the same app, whose APP_API_ORIGINS names the second.
 """
 
+import re
 import shutil
 from pathlib import Path
 
@@ -53,13 +54,14 @@ class Stage:
         """The page, pointed at the API, polling the change feed every ``poll`` seconds."""
         return f"{self.origin}/app?api={self.api}&poll={poll}"
 
-    def call(self, method, path, body=None, headers=None):
+    def call(self, method, path, body=None, headers=None, token=None):
+        headers = (headers or {}) | (bearer(token) if token else {})
         status, answer = call(self.api, method, path, body, headers)
         assert status < 300, answer
         return answer
 
-    def create(self, title, **fields):
-        return self.call("POST", "/tasks", {"title": title, **fields})["task"]
+    def create(self, title, token=None, **fields):
+        return self.call("POST", "/tasks", {"title": title, **fields}, token=token)["task"]
 
     def tasks(self):
         """Every task on the server, by title."""
@@ -81,3 +83,24 @@ def open_page(page, url):
 
 def all_saved(page):
     expect(page.locator("#connection")).to_have_text("All changes saved")
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def mint(app, user, email=None):
+    """A bearer token for ``user`` from the project's own `flask dev-token` (AUTH_MODE=none
+    trusts it); with ``email``, the token carries it as verified."""
+    args = ["dev-token", user, *(["--email", email] if email else [])]
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 0, result.output
+    return result.output.strip()
+
+
+def sign_in(page, token):
+    """Paste ``token`` under "Sign in"; the page reloads as that account and syncs."""
+    page.locator("summary", has_text="Sign in").click()
+    page.get_by_label("Bearer token").fill(token)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.locator("#account-summary")).to_have_text(re.compile(r"^Signed in"))

@@ -1,11 +1,12 @@
 """/app offline first: changes kept on the device and sent once, in order; other devices'
-changes arriving by the change feed; conflicts shown; an expired sync token survived."""
+changes arriving by the change feed; conflicts shown; an expired sync token survived; a
+reminder set offline by a signed-in person."""
 
 import pytest
 from playwright.sync_api import expect
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from tests.browsing import DESKTOP, Stage, all_saved, open_page, task
+from tests.browsing import DESKTOP, Stage, all_saved, mint, open_page, sign_in, task
 from tests.conftest import drop_table, make_app
 from tests.servers import AppServer, call
 
@@ -15,8 +16,8 @@ def new_context(browser):
     """A new browser profile each call: a device of its own."""
     contexts = []
 
-    def new():
-        contexts.append(browser.new_context(viewport=DESKTOP))
+    def new(**options):
+        contexts.append(browser.new_context(viewport=DESKTOP, **options))
         return contexts[-1]
 
     yield new
@@ -266,3 +267,46 @@ def test_under_a_stage_prefix_the_page_its_worker_and_its_api_live_under_it(new_
         all_saved(page)
         status, answer = call(server.base, "GET", "/dev/tasks")
         assert (status, [t["title"] for t in answer["tasks"]]) == (200, ["Staged"])
+
+
+def test_a_reminder_set_offline_reaches_the_server_once_back_online(
+    new_context, tmp_path, dynamodb_local
+):
+    app = make_app(dynamodb_local, AUTH_DEV_KEY=str(tmp_path / "dev-key.pem"))
+    context = new_context(timezone_id="America/New_York")
+    page = context.new_page()
+    sent = []
+    context.on("requestfinished", lambda r: sent.append((r.method, r.url.split("?")[0], r.headers)))
+    try:
+        with Stage(app) as stage:
+            token = mint(app, "alice", "alice@example.com")
+            created = stage.create("Pay the rent", token=token, dueDate="2030-03-01T09:00:00Z")
+            open_page(page, stage.url())
+            sign_in(page, token)
+            all_saved(page)
+
+            context.set_offline(True)
+            task(page, "Pay the rent").get_by_role("button", name="Edit").click()
+            page.get_by_label("Remind me").check()
+            page.get_by_label("Reminder time").fill("2030-02-28T18:00")  # New York: UTC-05:00
+            page.get_by_role("button", name="Save").click()
+            expect(page.locator("#connection")).to_have_text("Offline: 1 change not yet sent")
+            page.reload()
+            expect(task(page, "Pay the rent")).to_contain_text("Reminder Feb 28, 2030, 6:00")
+            expect(task(page, "Pay the rent")).to_contain_text("not yet sent")
+            path = f"/tasks/{created['taskId']}"
+            assert stage.call("GET", path, token=token)["task"]["reminderEnabled"] is False
+
+            context.set_offline(False)
+            all_saved(page)
+            stored = stage.call("GET", path, token=token)["task"]
+            assert (stored["reminderEnabled"], stored["reminderAt"], stored["version"]) == (
+                True,
+                "2030-02-28T23:00:00.000Z",
+                2,
+            )
+    finally:
+        drop_table(app)
+
+    (patch,) = [headers for method, url, headers in sent if method == "PATCH"]
+    assert (patch["if-match"], patch["authorization"]) == ('"1"', f"Bearer {token}")

@@ -1,6 +1,8 @@
-"""/app: who it may talk to, the policy it runs under, its views, and how it reads and looks."""
+"""/app: who it may talk to, the policy it runs under, its views, how it reads and looks, who
+is signed in, reminders and links to one task."""
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -14,9 +16,14 @@ from tests.browsing import (
     DESKTOP,
     PHONE,
     Stage,
+    all_saved,
+    mint,
     open_page,
+    sign_in,
     task,
 )
+from tests.conftest import drop_table, make_app
+from tests.servers import call
 
 VIEWS = ("Today", "Overdue", "Upcoming", "All", "Completed")
 
@@ -267,7 +274,17 @@ def test_every_view_fits_the_screen_and_has_no_serious_accessibility_violation(
                 assert serious == [], json.dumps(serious, indent=1)
             page.get_by_role("button", name="All").click()
             task(page, "Read a book").get_by_role("button", name="Edit").click()
+            page.get_by_label("Remind me").check()
+            page.get_by_role("button", name="Save").click()  # no time and no due date: refused
+            expect(page.get_by_role("alert")).to_have_text(re.compile("Choose a reminder time"))
             page.screenshot(path=ARTIFACTS / f"app-edit-{width}.png", full_page=True)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            results = page.evaluate("axe.run().then(r => r.violations)")
+            assert [v for v in results if v["impact"] in ("serious", "critical")] == []
+            page.get_by_role("button", name="Cancel").click()
+            page.locator("summary", has_text="Sign in").click()
+            expect(page.get_by_label("Bearer token")).to_be_visible()
+            page.screenshot(path=ARTIFACTS / f"app-sign-in-{width}.png", full_page=True)
             assert page.evaluate("document.documentElement.scrollWidth") <= width
             results = page.evaluate("axe.run().then(r => r.violations)")
             assert [v for v in results if v["impact"] in ("serious", "critical")] == []
@@ -299,3 +316,182 @@ def test_the_page_works_from_the_keyboard_alone(context, api_app):
         expect(page.get_by_role("listitem").filter(has=checkbox)).to_have_count(0)
         expect(page.locator("#connection")).to_have_text("All changes saved")
         assert stage.tasks() == {}
+
+
+# --- Signing in, reminders (SPEC 7 and 10) and links to one task
+
+
+@pytest.fixture
+def local_app(dynamodb_local, tmp_path):
+    """An app on DynamoDB Local whose development key (for `flask dev-token`) is the test's."""
+    app = make_app(dynamodb_local, AUTH_DEV_KEY=str(tmp_path / "dev-key.pem"))
+    yield app
+    drop_table(app)
+
+
+def test_signing_in_sends_the_token_and_shows_that_accounts_tasks_until_signing_out(
+    context, local_app
+):
+    page = context.new_page()
+    sent = []
+    with Stage(local_app) as stage:
+        token = mint(local_app, "alice")
+        stage.create("The local owner's")
+        stage.create("Alice's", token=token)
+        open_page(page, stage.url())
+        expect(page.locator("#tasks .title")).to_have_text(["The local owner's"])
+
+        page.on("request", lambda r: r.url.startswith(stage.api) and sent.append(r))
+        sign_in(page, token)
+        expect(page.locator("#account-summary")).to_have_text("Signed in as alice")
+        expect(page.locator("#account-summary")).to_be_focused()
+        all_saved(page)
+        expect(page.locator("#tasks .title")).to_have_text(["Alice's"])
+        page.get_by_role("checkbox", name="Alice's").check()
+        all_saved(page)
+        assert stage.call("GET", "/tasks", token=token)["tasks"][0]["status"] == "completed"
+        calls = [r for r in sent if r.method != "OPTIONS"]
+        assert {r.method for r in calls} == {"GET", "PATCH"}
+        assert {r.headers.get("authorization") for r in calls} == {f"Bearer {token}"}
+
+        page.locator("#account summary").click()
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.locator("#message")).to_have_text("Signed out.")
+        expect(page.locator("#account-summary")).to_have_text("Sign in")
+        all_saved(page)
+        expect(page.locator("#tasks .title")).to_have_text(["The local owner's"])
+        # Alice's copy left this device with her.
+        names = page.evaluate("indexedDB.databases().then(list => list.map(d => d.name))")
+        assert names == [f"taskapp {stage.api}"]
+
+
+def test_a_refused_token_asks_the_person_to_sign_in_again_and_keeps_their_changes(
+    context, local_app
+):
+    page = context.new_page()
+    with Stage(local_app) as stage:
+        mint(local_app, "alice")  # the development key exists; this token is not its
+        open_page(page, stage.url())
+        sign_in(page, "not-a-token-this-api-trusts")
+        expect(page.locator("#message")).to_contain_text(
+            "The API refused your sign-in (The token is invalid or expired): sign in again"
+        )
+        page.get_by_role("textbox", name="New task").fill("Kept meanwhile")
+        page.get_by_role("button", name="Add").click()
+        expect(page.locator("#connection")).to_have_text("Not signed in: 1 change not yet sent")
+        expect(page.get_by_label("Bearer token")).to_be_visible()  # "Sign in" is open
+        assert stage.tasks() == {}
+
+
+def test_a_signed_in_person_sets_a_reminder_in_the_browsers_time_zone(browser, local_app):
+    """At phone width, in India (UTC+05:30): the reminder reaches the server in UTC, and the
+    task's row shows a bell and the local time."""
+    context = browser.new_context(viewport=PHONE, timezone_id="Asia/Kolkata")
+    page = context.new_page()
+    with context, Stage(local_app) as stage:
+        token = mint(local_app, "alice", "alice@example.com")
+        created = stage.create("Dentist", token=token, dueDate="2030-01-15T04:30:00Z")
+        open_page(page, stage.url())
+        sign_in(page, token)
+        all_saved(page)
+
+        task(page, "Dentist").get_by_role("button", name="Edit").click()
+        page.get_by_label("Remind me").check()
+        page.get_by_label("Reminder time").fill("2030-01-15T08:45")
+        page.get_by_role("button", name="Save").click()
+        all_saved(page)
+        stored = stage.call("GET", f"/tasks/{created['taskId']}", token=token)["task"]
+        # 08:45 in India is 03:15 UTC.
+        assert (stored["reminderEnabled"], stored["reminderAt"]) == (
+            True,
+            "2030-01-15T03:15:00.000Z",
+        )
+        expect(task(page, "Dentist").locator(".reminder")).to_have_text(
+            re.compile(r"Reminder Jan 15, 2030, 8:45")
+        )
+        # The bell is not read aloud; the checkbox's name is still the title alone.
+        expect(
+            page.get_by_role("checkbox", name="Dentist", exact=True)
+        ).to_have_accessible_description(
+            re.compile(r"^Due Jan 15, 2030, 10:00\sAM · Reminder Jan 15, 2030, 8:45\sAM · medium")
+        )
+        page.screenshot(path=ARTIFACTS / "app-reminder-390.png", full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+        # An empty time: at the due date (10:00 in India).
+        task(page, "Dentist").get_by_role("button", name="Edit").click()
+        expect(page.get_by_label("Remind me")).to_be_checked()
+        expect(page.get_by_label("Reminder time")).to_have_value("2030-01-15T08:45")
+        page.get_by_label("Reminder time").fill("")
+        page.get_by_role("button", name="Save").click()
+        all_saved(page)
+        stored = stage.call("GET", f"/tasks/{created['taskId']}", token=token)["task"]
+        assert (stored["reminderEnabled"], stored["reminderAt"]) == (True, None)
+        expect(task(page, "Dentist").locator(".reminder")).to_have_text(
+            re.compile(r"Reminder Jan 15, 2030, 10:00")
+        )
+
+
+def test_without_a_verified_email_the_page_shows_the_apis_sentence_and_keeps_the_rest(
+    context, local_app
+):
+    page = context.new_page()
+    with Stage(local_app) as stage:
+        created = stage.create("Water the plants", dueDate="2030-01-15T08:00:00Z")
+        path = f"/tasks/{created['taskId']}"
+        status, refusal = call(stage.api, "PATCH", path, {"reminderEnabled": True})
+        assert status == 400
+        open_page(page, stage.url())
+
+        task(page, "Water the plants").get_by_role("button", name="Edit").click()
+        page.get_by_label("Title", exact=True).fill("Water the plants twice")
+        page.get_by_label("Remind me").check()
+        page.get_by_label("Reminder time").fill("2030-01-15T07:30")
+        page.get_by_role("button", name="Save").click()
+
+        form = page.get_by_role("form", name="Edit Water the plants")
+        expect(form.get_by_role("alert")).to_have_text(refusal["error"])
+        expect(form.get_by_label("Remind me")).to_be_checked()
+        expect(form.get_by_label("Remind me")).to_be_focused()
+        expect(form.get_by_label("Reminder time")).to_have_value("2030-01-15T07:30")
+        all_saved(page)
+        stored = stage.call("GET", path)["task"]
+        assert (stored["title"], stored["reminderEnabled"]) == ("Water the plants twice", False)
+
+
+def test_a_link_to_a_task_opens_it_once_the_person_is_signed_in_and_the_tasks_loaded(
+    context, local_app
+):
+    """The link of a reminder email, /app#task=ID, opened in a browser not yet signed in."""
+    page = context.new_page()
+    with Stage(local_app) as stage:
+        token = mint(local_app, "alice", "alice@example.com")
+        wanted = stage.create("The one in the email", token=token)
+        for number in range(30):
+            stage.create(f"Task {number}", token=token)
+
+        page.goto(stage.url() + f"#task={wanted['taskId']}")
+        expect(page.locator("#message")).to_have_text(
+            "The linked task was not found: it was deleted, or it belongs to another account: "
+            "sign in as its owner."
+        )
+        sign_in(page, token)
+        title = page.get_by_role("form", name="Edit The one in the email").get_by_label("Title")
+        expect(title).to_be_focused()
+        expect(title).to_be_in_viewport()
+        expect(title).to_have_value("The one in the email")
+        assert "#" not in page.url  # opened once: a reload leaves the person where they are
+
+
+def test_a_link_to_a_task_this_device_has_not_heard_of_asks_the_server(context, local_app):
+    page = context.new_page()
+    with Stage(local_app) as stage:
+        open_page(page, stage.url(poll=60))
+        fresh = stage.create("Made elsewhere a moment ago")
+        expect(page.get_by_role("checkbox", name="Made elsewhere")).to_have_count(0)
+
+        with page.expect_request(f"{stage.api}/tasks/{fresh['taskId']}") as asked:
+            page.goto(stage.url(poll=60) + f"#task={fresh['taskId']}")  # a link, clicked here
+        assert asked.value.method == "GET"
+        form = page.get_by_role("form", name="Edit Made elsewhere a moment ago")
+        expect(form.get_by_label("Title")).to_be_focused()

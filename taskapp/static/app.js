@@ -1,6 +1,6 @@
-// The task page: an offline-first client of the public API (SPEC 2, 8 and 9).
+// The task page: an offline-first client of the public API (SPEC 2, 7, 8, 9 and 10).
 //
-// Three things are kept in IndexedDB, one database per API:
+// Three things are kept in IndexedDB, one database per API and account:
 // - tasks: the local copy, exactly what the server said, kept current by the change feed;
 // - outbox: every change the person made that the server has not yet confirmed, in order;
 // - meta: the feed's syncToken.
@@ -49,19 +49,118 @@
   }
   $("origin").textContent = "API: " + API;
 
+  // --- Who is calling (SPEC 7): an optional bearer token the person pastes, kept per API in
+  // this browser and sent with every call. Each account has its own database, so signing in
+  // or out (which reloads the page) never mixes one owner's tasks or changes with another's.
+
+  const TOKEN_KEY = "taskapp token " + API;
+  const stored = (area, key) => {
+    try {
+      return area.getItem(key);
+    } catch {
+      return null; // storage is off in this browser: no one is signed in
+    }
+  };
+  const token = stored(localStorage, TOKEN_KEY);
+
+  // What the token says about its holder, read without verifying it: only to name the account
+  // here (the API verifies it). null when it is not a JWT.
+  function claimsOf(jwt) {
+    try {
+      const part = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      const bytes = Uint8Array.from(atob(part.padEnd(Math.ceil(part.length / 4) * 4, "=")), (c) =>
+        c.charCodeAt(0),
+      );
+      const claims = JSON.parse(new TextDecoder().decode(bytes));
+      return claims && typeof claims === "object" ? claims : null;
+    } catch {
+      return null;
+    }
+  }
+
+  // A short name for a token that is not a JWT, to name its database (FNV-1a).
+  function digest(text) {
+    let hash = 0x811c9dc5;
+    for (const char of text) hash = Math.imul(hash ^ char.codePointAt(0), 0x01000193) >>> 0;
+    return hash.toString(16);
+  }
+
+  const claims = token && claimsOf(token);
+  const account = !token ? "" : typeof claims?.sub === "string" ? claims.sub : "#" + digest(token);
+  const DATABASE = "taskapp " + API + (account ? " as " + account : "");
+
+  function showAccount() {
+    const who = $("who");
+    if (!token) return;
+    const name = typeof claims?.sub === "string" ? claims.sub : null;
+    $("account-summary").textContent = name ? `Signed in as ${name}` : "Signed in";
+    const email = typeof claims?.email === "string" ? claims.email : null;
+    const verified = claims?.email_verified === true || claims?.email_verified === "true";
+    who.textContent =
+      (name ? `Signed in as ${name}` : "Signed in with a token") +
+      (email ? ` (${email}${verified ? "" : ", not verified"}).` : ".") +
+      (email && verified ? "" : " Reminders need a token with a verified email address.");
+    who.hidden = false;
+    $("sign-out").hidden = false;
+  }
+
+  // Sent once what is being sent has been answered, so that nothing leaves twice.
+  const quiet = () => Promise.race([running, new Promise((done) => setTimeout(done, 3000))]);
+
+  $("sign-in").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const pasted = $("token").value.trim().replace(/^Bearer\s+/i, "");
+    if (!/^[\x21-\x7e]+$/.test(pasted)) {
+      say("That is not a token: a bearer token is one word, with no spaces.");
+      $("token").focus();
+      return;
+    }
+    await quiet();
+    localStorage.setItem(TOKEN_KEY, pasted);
+    sessionStorage.setItem("taskapp account", "in");
+    location.reload();
+  });
+
+  $("sign-out").addEventListener("click", async () => {
+    await quiet();
+    localStorage.removeItem(TOKEN_KEY);
+    sessionStorage.setItem("taskapp account", "out");
+    // The account's copy leaves this device with it, unless changes wait in it: those are kept
+    // and sent when the person signs in again.
+    const waiting = db ? await inStores(["outbox"], "readonly", (store) => store.count()) : 1;
+    if (!waiting) {
+      db.close();
+      await new Promise((done) => {
+        const request = indexedDB.deleteDatabase(DATABASE);
+        request.onsuccess = request.onerror = request.onblocked = done;
+      });
+    }
+    location.reload();
+  });
+
+  // Another tab signed in or out: this one follows, as the same person.
+  addEventListener("storage", (event) => event.key === TOKEN_KEY && location.reload());
+
   // --- IndexedDB
 
   let db;
 
   function openDatabase() {
     return new Promise((resolve, reject) => {
-      const request = indexedDB.open("taskapp " + API, 1);
+      const request = indexedDB.open(DATABASE, 1);
       request.onupgradeneeded = () => {
         request.result.createObjectStore("tasks", { keyPath: "taskId" });
         request.result.createObjectStore("outbox", { keyPath: "seq", autoIncrement: true });
         request.result.createObjectStore("meta");
       };
-      request.onsuccess = () => resolve(request.result);
+      request.onsuccess = () => {
+        // Another tab signed this account out and removes its copy: this tab lets it go.
+        request.result.onversionchange = () => {
+          request.result.close();
+          location.reload();
+        };
+        resolve(request.result);
+      };
       request.onerror = () => reject(request.error);
     });
   }
@@ -97,6 +196,7 @@
 
   async function call(method, path, { body, headers = {} } = {}) {
     if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (token) headers.Authorization = "Bearer " + token;
     const response = await fetch(API + path, {
       method,
       headers,
@@ -237,11 +337,51 @@
       showConflict();
       return;
     }
+    if (status === 400 && aboutReminder(entry, data)) return refuseReminder(entry, data);
     say(`A change to "${title(entry)}" was refused: ${data && data.error}`);
     return settle(entry, null);
   }
 
   const title = (entry) => copy.get(entry.taskId)?.title || "?";
+
+  const REMINDER = ["reminderEnabled", "reminderAt"];
+
+  // A 400 that names the reminder of a change that sets one: the caller has no verified email
+  // address, or the reminder has no time to fire at (SPEC 10).
+  function aboutReminder(entry, data) {
+    if (entry.op !== "update" || !REMINDER.some((name) => name in entry.changes)) return false;
+    const named = Object.keys((data && data.details) || {});
+    const error = (data && data.error) || "";
+    return named.some((name) => REMINDER.includes(name)) || /reminder/i.test(error);
+  }
+
+  // Only the reminder is refused: the change's other fields are sent again without it, and the
+  // task's editor opens again with the reminder as the person chose it and the API's sentence.
+  async function refuseReminder(entry, data) {
+    const part = (reminder) =>
+      Object.fromEntries(
+        Object.entries(entry.changes).filter(([name]) => REMINDER.includes(name) === reminder),
+      );
+    const refused = { changes: part(true), error: data.error };
+    const others = part(false);
+    if (Object.keys(others).length) {
+      entry.changes = others;
+      await inStores(["outbox"], "readwrite", (store) => store.put(entry));
+    } else {
+      await settle(entry, null);
+    }
+    changed = true;
+    const task = current().get(entry.taskId);
+    const row = task && document.querySelector(`[data-task-id="${CSS.escape(task.taskId)}"]`);
+    if (!row || editing) {
+      say(`The reminder of "${title(entry)}" was not set: ${data.error}`);
+      return;
+    }
+    // The focus moves to it unless the person is typing elsewhere meanwhile.
+    const active = document.activeElement;
+    const typing = active && active.matches("input:not([type=checkbox]), textarea, select");
+    edit(task, { refused, focus: !typing });
+  }
 
   // One tab at a time sends the outbox, as the database holds it: two tabs of the page share
   // it, and each change must leave once.
@@ -250,7 +390,7 @@
       outbox = await inStores(["outbox"], "readonly", (store) => store.getAll());
       while (outbox.length && !conflict) await replay(outbox[0]);
     };
-    return navigator.locks ? navigator.locks.request("taskapp outbox " + API, send) : send();
+    return navigator.locks ? navigator.locks.request("outbox of " + DATABASE, send) : send();
   }
 
   // --- Staying current: send what waits, then read the feed; again every POLL_MS while the
@@ -287,6 +427,8 @@
     if (element.textContent !== text) element.textContent = text;
   }
 
+  let trouble = null; // what the page last said about not reaching the API, until it does
+
   function online(reached, error) {
     const unsent = outbox.length;
     const waiting = unsent === 1 ? "1 change not yet sent" : `${unsent} changes not yet sent`;
@@ -294,15 +436,29 @@
     status.classList.toggle("offline", !reached);
     if (reached) {
       show(status, conflict ? waiting + ": choose a version" : unsent ? waiting : "All changes saved");
-      if ($("message").textContent.startsWith("Cannot reach")) say("");
+      if (trouble !== null && $("message").textContent === trouble) say("");
+      trouble = null;
       return;
     }
-    show(status, `Offline: ${waiting}`);
-    if (error instanceof TypeError) {
-      say("Cannot reach the API: your changes are kept on this device and sent when it answers.");
+    let text;
+    if (error.status === 401) {
+      // The API wants to know who is asking (SPEC 7): the person signs in, nothing is lost.
+      show(status, `Not signed in: ${waiting}`);
+      text = token
+        ? `The API refused your sign-in (${error.message}): sign in again with a new token. ` +
+          "Your changes are kept on this device."
+        : `The API asks you to sign in (${error.message}): open "Sign in" above and paste a ` +
+          "token. Your changes are kept on this device.";
+      if (text !== trouble) $("account").open = true; // once: the person may close it again
+    } else if (error instanceof TypeError) {
+      show(status, `Offline: ${waiting}`);
+      text = "Cannot reach the API: your changes are kept on this device and sent when it answers.";
     } else {
-      say(`The API answered ${error.status}: ${error.message}. Your changes are kept on this device.`);
+      show(status, `Offline: ${waiting}`);
+      text = `The API answered ${error.status}: ${error.message}. Your changes are kept on this device.`;
     }
+    say(text);
+    trouble = text;
   }
 
   // --- What is shown: the copy with the outbox laid over it.
@@ -319,6 +475,8 @@
           category: null,
           tags: [],
           dueDate: null,
+          reminderEnabled: false,
+          reminderAt: null,
           version: 0,
           order: entry.seq,
           ...entry.body,
@@ -411,6 +569,34 @@
   const when = (iso) =>
     new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 
+  // A pending task's reminder (SPEC 10): a bell, and when it fires in the browser's time (its
+  // own time, or else the due date's).
+  function reminderOf(task) {
+    const at = task.reminderAt || task.dueDate;
+    if (!task.reminderEnabled || task.status !== "pending" || !at) return null;
+    const reminder = document.createElement("span");
+    reminder.className = "reminder";
+    reminder.append(bell(), " Reminder " + when(at));
+    return reminder;
+  }
+
+  // Drawn here rather than an emoji, which not every system has a font for.
+  function bell() {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("viewBox", "0 0 16 16");
+    svg.setAttribute("class", "bell");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    const path = document.createElementNS(svg.namespaceURI, "path");
+    path.setAttribute(
+      "d",
+      "M8 1a1 1 0 0 1 1 1v.6a4.5 4.5 0 0 1 3.5 4.4v3.2l1.5 2.3H2l1.5-2.3V7A4.5 4.5 0 0 1 7 2.6V2" +
+        "a1 1 0 0 1 1-1zM6.1 13.8h3.8a1.9 1.9 0 0 1-3.8 0z",
+    );
+    svg.append(path);
+    return svg;
+  }
+
   function button(text, id, action) {
     const element = document.createElement("button");
     element.type = "button";
@@ -453,6 +639,8 @@
       due.textContent = (late ? "Overdue: " : "Due ") + when(task.dueDate);
       facts.push(due);
     }
+    const reminder = reminderOf(task);
+    if (reminder) facts.push(reminder);
     facts.push(task.priority + " priority");
     if (task.category) facts.push(task.category);
     for (const tag of task.tags || []) facts.push("#" + tag);
@@ -473,8 +661,8 @@
     return li;
   }
 
-  // --- Editing a task: title, description, due date in the browser's time zone, priority,
-  // category, tags. (Reminders join this form when the API has them: issue 12.)
+  // --- Editing a task: title, description, due date and reminder in the browser's time zone,
+  // priority, category, tags.
 
   const localInput = (iso) => {
     if (!iso) return "";
@@ -504,7 +692,9 @@
     return control;
   }
 
-  function edit(task) {
+  // ``refused``: a reminder the API refused ({changes, error}), shown again with its sentence
+  // next to it; ``focus``: whether the form takes the focus (not while the person types elsewhere).
+  function edit(task, { refused = null, focus = true } = {}) {
     const form = document.createElement("form");
     form.dataset.taskId = task.taskId;
     form.setAttribute("aria-label", "Edit " + task.title);
@@ -522,6 +712,7 @@
     field(form, "priority", "Priority", priority);
     field(form, "category", "Category", input("text", task.category || "", 50));
     field(form, "tags", "Tags (comma-separated)", input("text", (task.tags || []).join(", ")));
+    const reminder = reminderFields(form, task, refused);
     const buttons = document.createElement("div");
     buttons.className = "row wide";
     const save = button("Save", "save-" + task.taskId, () => {});
@@ -534,6 +725,7 @@
       event.preventDefault();
       const values = new FormData(form);
       const due = values.get("due");
+      const remindAt = values.get("reminderAt");
       const wanted = {
         title: values.get("title").trim(),
         description: values.get("description"),
@@ -541,27 +733,90 @@
         priority: values.get("priority"),
         category: values.get("category").trim() || null,
         tags: [...new Set(values.get("tags").split(",").map((tag) => tag.trim()).filter(Boolean))],
+        reminderEnabled: values.get("reminderEnabled") === "on",
+        reminderAt: remindAt ? new Date(remindAt).toISOString() : null,
       };
+      if (wanted.reminderEnabled && !remindAt && !due) {
+        // The API's rule (SPEC 10), told before anything is queued: it would be refused.
+        reminder.refuse("Choose a reminder time, or a due date to be reminded at.");
+        reminder.time.focus();
+        return;
+      }
       const changes = {};
       for (const [name, value] of Object.entries(wanted)) {
-        if (JSON.stringify(value) !== JSON.stringify(task[name] ?? (name === "tags" ? [] : null))) {
+        if (JSON.stringify(value) !== JSON.stringify(task[name] ?? UNSET[name] ?? null)) {
           changes[name] = value;
         }
       }
-      // An unchanged due date keeps the server's own spelling of it.
+      // An unchanged time keeps the server's own spelling of it.
       if ("dueDate" in changes && due && due === localInput(task.dueDate)) delete changes.dueDate;
+      if ("reminderAt" in changes && remindAt && remindAt === localInput(task.reminderAt)) {
+        delete changes.reminderAt;
+      }
       close();
       if (Object.keys(changes).length) change(task, changes);
     });
     editing = { taskId: task.taskId, form };
     render();
-    titleInput.focus();
+    if (refused && focus) reminder.enabled.focus();
+    else if (focus) titleInput.focus();
 
     function close() {
       editing = null;
       render();
       $("edit-" + task.taskId)?.focus();
     }
+  }
+
+  // What a task without these fields (from an API before reminders, or not yet sent) means.
+  const UNSET = { tags: [], reminderEnabled: false };
+
+  // "Remind me" and "Reminder time" (empty: at the due date), with room for the API's sentence
+  // when it refuses the reminder.
+  function reminderFields(form, task, refused) {
+    const group = document.createElement("fieldset");
+    group.className = "reminder wide";
+    const legend = document.createElement("legend");
+    legend.textContent = "Reminder";
+    const id = form.dataset.taskId;
+    const enabled = input("checkbox", "on");
+    enabled.id = `reminderEnabled-${id}`;
+    enabled.name = "reminderEnabled";
+    enabled.checked = Boolean(refused?.changes.reminderEnabled ?? task.reminderEnabled);
+    const enabledLabel = document.createElement("label");
+    enabledLabel.htmlFor = enabled.id;
+    enabledLabel.textContent = "Remind me";
+    const check = document.createElement("div");
+    check.className = "check";
+    check.append(enabled, enabledLabel);
+    const chosen = refused && "reminderAt" in refused.changes ? refused.changes : task;
+    const time = input("datetime-local", localInput(chosen.reminderAt));
+    time.id = `reminderAt-${id}`;
+    time.name = "reminderAt";
+    const timeLabel = document.createElement("label");
+    timeLabel.htmlFor = time.id;
+    timeLabel.textContent = "Reminder time";
+    const hint = document.createElement("p");
+    hint.className = "hint";
+    hint.id = `reminder-hint-${id}`;
+    hint.textContent = "Empty: at the due date. In your time zone.";
+    time.setAttribute("aria-describedby", hint.id);
+    const box = document.createElement("div");
+    box.className = "field";
+    box.append(timeLabel, time, hint);
+    const error = document.createElement("p");
+    error.className = "error";
+    error.id = `reminder-error-${id}`;
+    error.setAttribute("role", "alert");
+    group.append(legend, check, box, error);
+    form.append(group);
+    function refuse(text) {
+      error.textContent = text;
+      enabled.setAttribute("aria-invalid", "true");
+      enabled.setAttribute("aria-describedby", error.id);
+    }
+    if (refused) refuse(refused.error);
+    return { enabled, time, refuse };
   }
 
   // --- The person's changes: each one goes to the outbox first, then to the server.
@@ -599,7 +854,15 @@
       const value = document.createElement("dd");
       const raw = task ? task[name] : undefined;
       value.textContent =
-        task === null ? "(deleted)" : name === "dueDate" && raw ? when(raw) : Array.isArray(raw) ? raw.join(", ") || "(none)" : raw ?? "(none)";
+        task === null
+          ? "(deleted)"
+          : (name === "dueDate" || name === "reminderAt") && raw
+            ? when(raw)
+            : typeof raw === "boolean"
+              ? raw ? "yes" : "no"
+              : Array.isArray(raw)
+                ? raw.join(", ") || "(none)"
+                : raw ?? "(none)";
       list.append(term, value);
     }
   }
@@ -654,6 +917,71 @@
   $("filters").addEventListener("input", render);
   $("filters").addEventListener("submit", (event) => event.preventDefault());
 
+  // --- A link to one task, /app#task=ID (reminder emails carry it): once the tasks are
+  // loaded, the task is shown whatever the view, scrolled to, and its editor opened. A task
+  // this device has not heard of yet is asked for (GET /tasks/{taskId}).
+
+  function linked() {
+    const match = /^#task=([^&]+)/.exec(location.hash);
+    if (!match) return null;
+    try {
+      return decodeURIComponent(match[1]);
+    } catch {
+      return null;
+    }
+  }
+
+  async function openLinked() {
+    const taskId = linked();
+    if (!taskId) return;
+    // Until it is opened the link stays, so that signing in (which reloads) still opens it.
+    if (!current().has(taskId) && !(await fetchTask(taskId))) return;
+    const task = current().get(taskId);
+    if (!task) {
+      say("The linked task was deleted on this device.");
+      return;
+    }
+    if (!admits(task, filters())) {
+      $("filters").reset();
+      choose("all");
+    }
+    edit(task);
+    const row = document.querySelector(`[data-task-id="${CSS.escape(taskId)}"]`);
+    row.scrollIntoView({ block: "center" });
+    // Opened once: a reload leaves the person where they are.
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+
+  // The task as the server holds it, kept in the local copy as the feed would keep it.
+  async function fetchTask(taskId) {
+    let answer;
+    try {
+      answer = await call("GET", "/tasks/" + encodeURIComponent(taskId));
+    } catch (error) {
+      if (error instanceof TypeError) {
+        say("The linked task is not on this device yet, and the API cannot be reached.");
+      } else {
+        online(false, error);
+      }
+      return false;
+    }
+    const { status, data } = answer;
+    if (status !== 200) {
+      say(
+        status === 404
+          ? "The linked task was not found: it was deleted, or it belongs to another account" +
+              (token ? "." : ": sign in as its owner.")
+          : `The linked task could not be read: ${data && data.error}`,
+      );
+      return false;
+    }
+    if (!(copy.get(taskId)?.version >= data.task.version)) {
+      copy.set(taskId, data.task);
+      await inStores(["tasks"], "readwrite", (tasks) => tasks.put(data.task));
+    }
+    return true;
+  }
+
   // --- Start: show the copy at once, then reach the server.
 
   async function start() {
@@ -671,9 +999,20 @@
     realIds = new Map((ids || []).filter(([local]) => outbox.some((e) => e.taskId === local)));
     choose(view);
     await tick();
+    await openLinked();
     setInterval(() => document.visibilityState === "visible" && tick(), POLL_MS);
     document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && tick());
     addEventListener("online", tick);
+    addEventListener("hashchange", openLinked);
+  }
+
+  // Signing in or out reloads the page: the person is told, and is back where they were.
+  showAccount();
+  const moved = stored(sessionStorage, "taskapp account");
+  if (moved) {
+    sessionStorage.removeItem("taskapp account");
+    say(moved === "in" ? $("who").textContent : "Signed out.", true);
+    $("account-summary").focus();
   }
 
   if ("serviceWorker" in navigator) {

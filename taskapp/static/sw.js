@@ -1,7 +1,7 @@
 // The task page's own files, so that it opens with the network gone. Each is fetched from
 // the network first (a deployed page is never stale while online) and kept for later; the
 // API's answers are never touched: the page keeps its tasks in IndexedDB itself.
-const CACHE = "taskapp-page-1";
+const CACHE = "taskapp-page-2";
 const FILES = ["app", "static/app.js", "static/app.css", "static/manifest.json", "static/icon.svg"];
 
 self.addEventListener("install", (event) => {
