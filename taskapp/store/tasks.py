@@ -64,13 +64,10 @@ _CLEARED_ON_DELETE = (
     Task.completed_at,
     Task.reminder_enabled,
     Task.reminder_at,
+    # Out of the reminder index, and the owner's address gone; the scheduler's small records
+    # (remindLink, remindDone, ...) go with the tombstone's TTL.
     Task.remind_bucket,
     Task.remind_to,
-    Task.remind_link,
-    Task.remind_done,
-    Task.remind_outcome,
-    Task.remind_lease,
-    Task.remind_tries,
     Task.status_key,
     Task.due_base,
     Task.due_pos,
