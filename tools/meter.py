@@ -69,6 +69,9 @@ class DynamoDBMeter:
         for entry in entries:
             table = entry.get("Table", {}).get("CapacityUnits", 0.0)
             request.units["table"] = request.units.get("table", 0.0) + table
-            for name, index in entry.get("LocalSecondaryIndexes", {}).items():
+            indexes = entry.get("LocalSecondaryIndexes", {}) | entry.get(
+                "GlobalSecondaryIndexes", {}
+            )
+            for name, index in indexes.items():
                 request.units[name] = request.units.get(name, 0.0) + index["CapacityUnits"]
         request.items_read = parsed.get("ScannedCount", 0)
