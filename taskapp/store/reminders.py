@@ -21,8 +21,8 @@ other run holds one and that the reminder is as the index showed it), records wh
 re-arms), and never changes the task's version, updatedAt or place in the change feed.
 """
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from pynamodb.exceptions import UpdateError
 
@@ -33,8 +33,7 @@ from .base import now, translated_errors
 _ABSENT = object()
 
 
-@dataclass(frozen=True)
-class Recipient:
+class Recipient(NamedTuple):
     """Where a reminder goes: the owner's verified address, and the /app page to link to."""
 
     address: str
