@@ -23,7 +23,7 @@ CORS_OPTIONS = {
         "If-None-Match",
         "Idempotency-Key",
     ],
-    "expose_headers": ["ETag", "Location", "Idempotent-Replayed", "Retry-After"],
+    "expose_headers": ["ETag", "Location", "Idempotent-Replayed", "Retry-After", "X-Request-Id"],
     "max_age": 600,
 }
 

@@ -1,7 +1,8 @@
 """One JSON log line per request, readable in `zappa tail` (SPEC.md section 6).
 
 Lines go to stdout through a logger of their own, so they show whatever level the
-Lambda runtime or Zappa give the root logger, and never carry headers or bodies.
+Lambda runtime or Zappa give the root logger, and never carry headers or bodies. Every
+response carries its line's request id as X-Request-Id, which a user can quote.
 """
 
 import json
@@ -38,10 +39,16 @@ class _WithoutAccessLines(logging.Filter):
 
 
 def request_id():
-    """The id that ties a response to its log lines: Lambda's own when there is one."""
+    """The id that ties a response to its log lines: API Gateway's request id behind API
+    Gateway (the one its own logs and a client's report show), else Lambda's, else a new one."""
     if "request_id" not in g:
+        event = request.environ.get("lambda.event") or {}
         context = request.environ.get("lambda.context")
-        g.request_id = getattr(context, "aws_request_id", None) or uuid.uuid4().hex
+        g.request_id = (
+            (event.get("requestContext") or {}).get("requestId")
+            or getattr(context, "aws_request_id", None)
+            or uuid.uuid4().hex
+        )
     return g.request_id
 
 
@@ -78,6 +85,7 @@ def _log_request(response):
             requestId=request_id(),
         )
     )
+    response.headers["X-Request-Id"] = request_id()
     return response
 
 

@@ -23,6 +23,24 @@ def test_each_request_logs_one_json_line(client, log_lines):
         assert set(entry) == {"method", "path", "status", "latencyMs", "requestId"}
         assert entry["latencyMs"] >= 0
     assert len({entry["requestId"] for entry in entries}) == 3
+
+
+def test_every_response_carries_its_log_lines_request_id(client, log_lines):
+    """A user quoting X-Request-Id leads to the line; a 500's body holds the same id."""
+    responses = [
+        client.post("/tasks", json={"title": "Quoted"}),
+        client.get("/nowhere"),
+        client.delete("/tasks"),
+        client.post("/tasks", json={"titel": "typo"}),
+        client.options("/tasks", headers={"Origin": "https://app.example.com"}),
+        client.get("/openapi.json"),
+    ]
+
+    ids = [json.loads(line)["requestId"] for line in log_lines]
+    assert [response.headers["X-Request-Id"] for response in responses] == ids
+    assert len(set(ids)) == len(ids)
+    exposed = responses[0].headers["Access-Control-Expose-Headers"]
+    assert "X-Request-Id" in {name.strip() for name in exposed.split(",")}
     assert not any("secret-token" in line for line in log_lines)
 
 
