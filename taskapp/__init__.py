@@ -3,7 +3,7 @@
 from flask import Flask
 from flask_cors import CORS
 
-from . import apidoc, auth, cli, logging, models, pages, store, tasks
+from . import apidoc, auth, cli, health, logging, models, pages, store, tasks
 from .config import Config
 from .errors import register_errorhandlers
 from .extensions import CORS_OPTIONS, Api, TaskIdConverter, bound_streamed_body, secure_headers
@@ -37,6 +37,7 @@ def register_extensions(app):
     app.url_map.converters["task_id"] = TaskIdConverter
     apidoc.document_components(api.spec)
     api.register_blueprint(tasks.blp)
+    api.register_blueprint(health.blp)
     app.register_blueprint(pages.blp)
     origins = app.config["CORS_ORIGINS"]
     # "*" is answered as "*" (not an echo of the Origin), so shared caches need no Vary.

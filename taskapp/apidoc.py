@@ -24,6 +24,8 @@ TASK = {
     "category": "errands",
     "tags": ["shopping"],
     "completedAt": None,
+    "reminderEnabled": False,
+    "reminderAt": None,
     "version": 1,
 }
 UPDATED = TASK | {

@@ -228,3 +228,10 @@ def test_the_schedule_sends_reminders_through_the_handler(invoke):
     handler.handler(event, LambdaContext())
 
     assert boto3.client("ses").get_send_quota()["SentLast24Hours"] == 1
+
+
+def test_health_through_the_handler(invoke):
+    response = invoke("GET", "/health")
+
+    assert response["statusCode"] == 200
+    assert body_of(response)["dynamodb"] == "ok"

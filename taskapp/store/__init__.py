@@ -20,7 +20,7 @@ from .feed import SyncPosition, read_changes
 from .lists import ListFilters, list_tasks
 from .reminders import Recipient, ReminderNeedsAddress, ReminderNeedsTime, start_reminders_now
 from .table import check_indexes, ensure_table, migrate_table
-from .tasks import IDEMPOTENCY_WINDOW, create_task, delete_task, get_task, update_task
+from .tasks import IDEMPOTENCY_WINDOW, create_task, delete_task, get_task, ping, update_task
 
 __all__ = [
     "IDEMPOTENCY_WINDOW",
@@ -46,6 +46,7 @@ __all__ = [
     "get_task",
     "list_tasks",
     "migrate_table",
+    "ping",
     "read_changes",
     "start_reminders_now",
     "update_task",
