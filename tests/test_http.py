@@ -80,7 +80,7 @@ def test_openapi_document_is_served(client):
     assert response.status_code == 200
     spec = response.get_json()
     assert spec["openapi"].startswith("3.")
-    assert set(spec["paths"]) == {"/tasks", "/tasks/changes", "/tasks/{task_id}"}
+    assert set(spec["paths"]) == {"/tasks", "/tasks/changes", "/tasks/{task_id}", "/health"}
     assert set(spec["paths"]["/tasks/{task_id}"]) >= {"get", "put", "patch", "delete"}
     assert "400" in spec["paths"]["/tasks"]["post"]["responses"]
 
