@@ -116,9 +116,15 @@ def lambda_root(package, tmp_path):
     return unpack(package, tmp_path)
 
 
-def run_package(lambda_root, tmp_path, events, endpoint):
+def run_package(lambda_root, tmp_path, events, endpoint, **settings):
+    return start_package(lambda_root, tmp_path, events, endpoint, **settings)()
+
+
+def start_package(lambda_root, tmp_path, events, endpoint, name="", **settings):
+    """Start the package's handler on ``events`` in a bare interpreter; returns a function that
+    waits for it and answers its results."""
     task, runtime = lambda_root
-    (tmp_path / "events.json").write_text(json.dumps(events))
+    (tmp_path / f"events{name}.json").write_text(json.dumps(events))
     env = {
         "PATH": os.environ["PATH"],
         "AWS_ACCESS_KEY_ID": "testing",
@@ -129,17 +135,22 @@ def run_package(lambda_root, tmp_path, events, endpoint):
         **json.loads((ROOT / "zappa_settings.json").read_text())["dev"][
             "aws_environment_variables"
         ],
+        **settings,
     }
-    subprocess.run(
+    results = tmp_path / f"results{name}.json"
+    process = subprocess.Popen(
         # The Python that built the package, bare (-S), as Lambda's runtime is.
         [str(DEPLOY_VENV / "bin" / "python"), "-S", str(ROOT / "tools" / "lambda_runner.py")]
         + [str(task), str(runtime)]
-        + [str(tmp_path / "events.json"), str(tmp_path / "results.json")],
+        + [str(tmp_path / f"events{name}.json"), str(results)],
         env=env,
-        check=True,
-        timeout=120,
     )
-    return json.loads((tmp_path / "results.json").read_text())
+
+    def finished():
+        assert process.wait(timeout=120) == 0
+        return json.loads(results.read_text())
+
+    return finished
 
 
 def test_unpacked_package_serves_requests(lambda_root, tmp_path, dynamodb_local):
@@ -174,3 +185,52 @@ def test_unpacked_package_serves_requests(lambda_root, tmp_path, dynamodb_local)
         assert origins[module].startswith(task_dir)
     assert origins["botocore"].startswith(str(lambda_root[1]))
     assert origins["pytest"] is None and origins["moto"] is None
+
+
+def test_the_packaged_schedule_sends_each_reminder_once_from_two_runs(
+    lambda_root, tmp_path, dynamodb_local
+):
+    """EventBridge's event through the package's handler, twice at once, against DynamoDB Local
+    and SES v2 on moto's server: each due reminder is sent once."""
+    import boto3
+
+    from taskapp.models import reminder_bucket
+    from taskapp.store.base import now
+    from taskapp.store.reminders import save_cursor
+    from tools.seeding import seed_due_reminders
+    from tools.zappa_offline import MotoServer
+
+    sender = json.loads((ROOT / "zappa_settings.json").read_text())["dev"][
+        "aws_environment_variables"
+    ]["REMINDER_SENDER"]
+    app = create_app(TestConfig("taskapp-dev", dynamodb_local))
+    with app.app_context():
+        store.ensure_table()
+        stamp = now()
+        save_cursor(reminder_bucket(stamp), stamp)
+        addresses = seed_due_reminders(40, stamp, stamp, "https://example.com/dev/app")
+    rule = "arn:aws:events:us-east-1:123456789012:rule/taskapp-dev-wsgi.send_reminders"
+    event = {"detail-type": "Scheduled Event", "source": "aws.events", "resources": [rule]}
+    try:
+        with MotoServer() as moto:
+            ses = {"region_name": "us-east-1", "endpoint_url": moto.endpoint}
+            boto3.client("sesv2", **ses).create_email_identity(EmailIdentity=sender)
+            runs = [
+                start_package(
+                    lambda_root,
+                    tmp_path,
+                    [event],
+                    dynamodb_local,
+                    name=str(index),
+                    AWS_ENDPOINT_URL_SESV2=moto.endpoint,
+                )
+                for index in range(2)
+            ]
+            for finished in runs:
+                finished()
+            sent = boto3.client("ses", **ses).get_send_quota()["SentLast24Hours"]
+    finally:
+        with app.app_context():
+            Task.delete_table()
+
+    assert sent == len(addresses)

@@ -61,7 +61,8 @@ def main(package_dir, runtime_dir, events_path, results_path, started_ns):
         calls = json.load(events)
     results, first_answer_ms, task_id = [], None, ""
     for event in calls:
-        event["path"] = event["path"].replace("{taskId}", task_id)
+        if "path" in event:  # an API Gateway event (a scheduled one has none)
+            event["path"] = event["path"].replace("{taskId}", task_id)
         start = time.perf_counter()
         response = handler.lambda_handler(event, LambdaContext())
         results.append({"response": response, "ms": (time.perf_counter() - start) * 1000})
@@ -76,7 +77,7 @@ def main(package_dir, runtime_dir, events_path, results_path, started_ns):
 def _task_id(response):
     try:
         return json.loads(response.get("body") or "{}")["task"]["taskId"]
-    except (KeyError, TypeError, ValueError):
+    except (AttributeError, KeyError, TypeError, ValueError):  # None: a scheduled event
         return None
 
 
