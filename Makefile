@@ -94,10 +94,12 @@ status: $(DEPLOY_VENV)/.installed
 tail: $(DEPLOY_VENV)/.installed
 	$(ZAPPA) tail $(STAGE) --since 1h
 
-# Zappa runs no hook on undeploy: the stage's web ACL (caller_rate_limit) is deleted after it.
+# Zappa runs no hook on undeploy: the stage's web ACL (caller_rate_limit), dashboard, alarms and
+# alarm topic are deleted after it. The table stays, with its backups and deletion protection.
 undeploy: $(DEPLOY_VENV)/.installed
 	$(ZAPPA) undeploy $(STAGE) --remove-logs
 	$(DEPLOY_VENV)/bin/python -m deploy.waf forget $(STAGE)
+	$(DEPLOY_VENV)/bin/python -m deploy.monitoring forget $(STAGE)
 
 # Zappa's rollback: the code of the version before the last deploy or update, published as a
 # new version. It does not undo the table's contents, the function's configuration (memory,

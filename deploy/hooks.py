@@ -13,9 +13,11 @@ such a table would fail every list request; a table that does not exist yet is f
 post_deploy (post, after `zappa deploy` and `zappa update`): completes a stage with no
 console clicks. It makes sure the stage's DynamoDB table exists with its indexes and that SES
 has an identity for its reminder sender (deploy/sender.py), and sets what Zappa has no setting
-for: API Gateway stage throttling, the API key's usage plan, the Lambda log group's retention
-and the per-caller rate limit (deploy/waf.py). Every step is idempotent. The stage's figures
-live under the "taskapp" key of its settings. The reminders' schedule is Zappa's own ("events"
+for: API Gateway stage throttling, the API key's usage plan, the Lambda log group's retention,
+the per-caller rate limit (deploy/waf.py), the table's point-in-time recovery and deletion
+protection (deploy/backups.py), and the stage's dashboard, alarms and their SNS topic
+(deploy/monitoring.py). Every step is idempotent. The stage's figures live under the
+"taskapp" key of its settings. The reminders' schedule is Zappa's own ("events"
 of each stage), made by `zappa deploy` and `zappa update` before this hook runs.
 """
 
@@ -129,6 +131,7 @@ def check_table(zappa_cli):
 
 
 def post_deploy(zappa_cli):
+    from deploy.backups import protect_table
     from deploy.sender import ensure_sender
     from deploy.waf import set_caller_rate_limit
 
@@ -137,6 +140,7 @@ def post_deploy(zappa_cli):
     core = zappa_cli.zappa
     environment = stage["aws_environment_variables"]
     ensure_table(environment["TABLE_NAME"], core.aws_region)
+    protect_table(core.boto_client("dynamodb"), environment["TABLE_NAME"], limits)
     if environment.get("REMINDER_SENDER"):
         ensure_sender(core.boto_client("sesv2"), environment["REMINDER_SENDER"])
     else:
@@ -160,6 +164,28 @@ def post_deploy(zappa_cli):
             f"arn:aws:apigateway:{core.aws_region}::/restapis/{api_id}/stages/{stage_name}",
             limits.get("caller_rate_limit"),
         )
+    monitor(zappa_cli)
+
+
+def monitor(zappa_cli):
+    """The stage's topic, dashboard and alarms (deploy/monitoring.py)."""
+    from deploy.monitoring import Stage, monitor_stage, read_role_policy, table_operations
+
+    settings, core = zappa_cli.stage_config, zappa_cli.zappa
+    table = settings["aws_environment_variables"]["TABLE_NAME"]
+    stage = Stage(
+        name=zappa_cli.api_stage,
+        function=zappa_cli.lambda_name,
+        table=table,
+        region=core.aws_region,
+        operations=table_operations(read_role_policy(settings["attach_policy"]), table),
+    )
+    monitor_stage(
+        core.boto_client("cloudwatch"),
+        core.boto_client("sns"),
+        stage,
+        settings["taskapp"].get("alarm_email"),
+    )
 
 
 def ensure_table(table_name, region):

@@ -8,11 +8,15 @@ limit on, changes it and turns it off again, so that each of the hook's WAF call
 also checks the reminders' schedule and sender: the EventBridge rule that runs
 wsgi.send_reminders each minute, the SES identity the hook creates, the role's one SES
 permission, the global index the hook adds to a table made before it, and that deleting the
-stage's "events" and running `zappa unschedule` stops the schedule.
+stage's "events" and running `zappa unschedule` stops the schedule. It checks what a team
+running the stage relies on: the table's point-in-time recovery and deletion protection (on, as
+staging and prod have them), the dashboard, the alarms and their topic with the alarm_email
+subscribed once, and that `make undeploy`'s forget removes the last three but not the table.
 """
 
 import json
 import shutil
+import subprocess
 import time
 
 import boto3
@@ -23,7 +27,7 @@ from taskapp.config import TestConfig
 from tests.helpers import deploy_python
 from tools import aws_calls, iam_policy
 from tools.dynamodb_local import ROOT
-from tools.zappa_offline import MotoServer, Zappa
+from tools.zappa_offline import DEPLOY_VENV, MotoServer, Zappa
 
 STAGE = "dev"
 FUNCTION = f"taskapp-{STAGE}"
@@ -39,6 +43,19 @@ REMINDERS_RULE = f"{FUNCTION}-wsgi.send_reminders"
 KEEP_WARM_RULE = f"{FUNCTION}-zappa-keep-warm-handler.keep_warm_callback"
 SCHEDULES = {REMINDERS_RULE: "rate(1 minute)", KEEP_WARM_RULE: "rate(4 minutes)"}
 REMINDER_INDEX = "reminder-index"
+ALARM_EMAIL = "oncall@example.com"
+ALARMS = {
+    f"{FUNCTION}-{what}"
+    for what in (
+        "5xx-rate",
+        "p99-latency",
+        "function-errors",
+        "function-throttles",
+        "table-throttles",
+        "table-system-errors",
+        "reminders-failed",
+    )
+}
 # A call that only this command makes (operation, text in its parameters): proof that each
 # command's calls were recorded.
 COMMAND_CALLS = {
@@ -71,6 +88,13 @@ def zappa(aws, tmp_path_factory, calls_file):
     settings[STAGE]["keep_warm_expression"] = SETTINGS["prod"]["keep_warm_expression"]
     # So is the per-caller rate limit of staging and prod (dev has none).
     settings[STAGE]["taskapp"]["caller_rate_limit"] = 2000
+    # And staging's and prod's backups and deletion protection, which dev turns off, and an
+    # address for the alarms.
+    settings[STAGE]["taskapp"] |= {
+        "point_in_time_recovery": True,
+        "deletion_protection": True,
+        "alarm_email": ALARM_EMAIL,
+    }
     zappa.settings.write_text(json.dumps(settings))
     recorder = tmp_path_factory.mktemp("recorder")
     shutil.copy(ROOT / "tools" / "aws_calls.py", recorder / "sitecustomize.py")
@@ -93,7 +117,9 @@ def test_deploy_status_update_tail_rollback_undeploy(aws, zappa, calls_file, log
     check_stage(aws)
     check_caller_rate_limit(aws, 2000)
     check_schedules(aws, SCHEDULES)
+    check_monitoring(aws)
     assert f"SES sent a verification email to {SENDER}" in deployed
+    assert ALARM_EMAIL not in deployed  # CI shows the deploy's output
 
     status, _ = zappa("status")
     assert FUNCTION in status
@@ -112,6 +138,7 @@ def test_deploy_status_update_tail_rollback_undeploy(aws, zappa, calls_file, log
     check_stage(aws)  # the post-deploy hook ran again, idempotently
     web_acl = check_caller_rate_limit(aws, 1000)
     check_schedules(aws, SCHEDULES)
+    check_monitoring(aws)  # nothing duplicated
     assert f"Reminder sender {SENDER}: not verified yet" in updated
 
     # The app's own line for a request to the stage's table, as its logger writes it.
@@ -150,8 +177,14 @@ def test_deploy_status_update_tail_rollback_undeploy(aws, zappa, calls_file, log
     with pytest.raises(lambda_.exceptions.ResourceNotFoundException):
         lambda_.get_function(FunctionName=FUNCTION)
     assert not client(aws, "events").list_rules(NamePrefix=f"{FUNCTION}-")["Rules"]
-    # The table and its tasks outlive the code: undeploying never deletes data.
-    assert client(aws, "dynamodb").describe_table(TableName="taskapp-dev")["Table"]
+    # `make undeploy` then deletes what Zappa's undeploy leaves of the stage's monitoring.
+    forget_monitoring(zappa)
+    check_monitoring_gone(aws)
+    # The table and its tasks outlive the code: undeploying never deletes data, and the table
+    # keeps its backups and deletion protection.
+    dynamodb = client(aws, "dynamodb")
+    assert dynamodb.describe_table(TableName="taskapp-dev")["Table"]["DeletionProtectionEnabled"]
+    assert point_in_time_recovery(aws, "taskapp-dev") == "ENABLED"
 
     calls = aws_calls.read(calls_file)
     unrecorded = by_stack + [iam_policy.web_acl_read(web_acl)] + other_stages_senders(calls)
@@ -399,6 +432,59 @@ def check_caller_rate_limit(aws, limit):
     body = acl["CustomResponseBodies"][response["CustomResponseBodyKey"]]
     assert list(json.loads(body["Content"])) == ["error"]
     return acl["ARN"]
+
+
+def point_in_time_recovery(aws, table):
+    backups = client(aws, "dynamodb").describe_continuous_backups(TableName=table)
+    description = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    return description["PointInTimeRecoveryStatus"]
+
+
+def check_monitoring(aws):
+    """The table's protection, the dashboard, the alarms and their topic, each there once."""
+    table = STAGE_SETTINGS["aws_environment_variables"]["TABLE_NAME"]
+    assert point_in_time_recovery(aws, table) == "ENABLED"
+    described = client(aws, "dynamodb").describe_table(TableName=table)["Table"]
+    assert described["DeletionProtectionEnabled"] is True
+
+    cloudwatch = client(aws, "cloudwatch")
+    (dashboard,) = cloudwatch.list_dashboards(DashboardNamePrefix=FUNCTION)["DashboardEntries"]
+    assert dashboard["DashboardName"] == FUNCTION
+    body = json.loads(cloudwatch.get_dashboard(DashboardName=FUNCTION)["DashboardBody"])
+    lines = [line for w in body["widgets"] for line in w["properties"]["metrics"]]
+    named = {(line[0], line[1], *line[2:-1]) for line in lines}
+    assert ("AWS/ApiGateway", "Latency", "ApiName", FUNCTION, "Stage", STAGE) in named
+    assert ("AWS/Lambda", "Errors", "FunctionName", FUNCTION) in named
+    assert ("AWS/DynamoDB", "ConsumedReadCapacityUnits", "TableName", table) in named
+    assert ("taskapp", "TasksCreated", "Stage", STAGE) in named
+
+    topic = f"arn:aws:sns:us-east-1:{ACCOUNT}:{FUNCTION}-alarms"
+    alarms = cloudwatch.describe_alarms(AlarmNamePrefix=f"{FUNCTION}-")["MetricAlarms"]
+    assert sorted(alarm["AlarmName"] for alarm in alarms) == sorted(ALARMS)
+    assert all(alarm["AlarmActions"] == [topic] for alarm in alarms)
+    subscriptions = client(aws, "sns").list_subscriptions_by_topic(TopicArn=topic)
+    (subscription,) = subscriptions["Subscriptions"]
+    assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", ALARM_EMAIL)
+
+
+def forget_monitoring(zappa):
+    """`make undeploy`'s last line, with the deploy virtualenv and the calls recorded."""
+    subprocess.run(
+        [str(DEPLOY_VENV / "bin" / "python"), "-m", "deploy.monitoring", "forget", STAGE],
+        cwd=ROOT,
+        env=zappa.env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def check_monitoring_gone(aws):
+    cloudwatch = client(aws, "cloudwatch")
+    assert not cloudwatch.list_dashboards(DashboardNamePrefix=FUNCTION)["DashboardEntries"]
+    assert not cloudwatch.describe_alarms(AlarmNamePrefix=f"{FUNCTION}-")["MetricAlarms"]
+    topics = [t["TopicArn"] for t in client(aws, "sns").list_topics()["Topics"]]
+    assert not [arn for arn in topics if arn.endswith(f":{FUNCTION}-alarms")]
 
 
 def set_taskapp_setting(zappa, name, value):

@@ -89,11 +89,46 @@ def test_ses_only_on_the_stages_reminder_senders():
 
 
 def test_regional_resources_are_in_the_stages_region():
+    """IAM roles, S3 buckets and CloudWatch dashboards are global: their ARNs name no region."""
     region = json.loads((ROOT / "zappa_settings.json").read_text())["common"]["aws_region"]
+    global_ = ("arn:aws:iam:", "arn:aws:s3:", "arn:aws:cloudwatch::*:dashboard/")
     for statement in POLICY["Statement"]:
         for resource in listed(statement["Resource"]):
-            if resource != "*" and not resource.startswith(("arn:aws:iam:", "arn:aws:s3:")):
+            if resource != "*" and not resource.startswith(global_):
                 assert resource.split(":")[3] == region, resource
+
+
+def test_monitoring_only_on_the_stages_dashboards_alarms_topics_and_table_backups():
+    """The post-deploy hook and `make undeploy` keep each stage's dashboard, alarms, alarm topic
+    and table backups (deploy/monitoring.py, deploy/backups.py): the deployer may write no
+    other dashboard, alarm or topic, publish to none, and read no metric data but zappa
+    status's."""
+    granted = {}
+    for statement in POLICY["Statement"]:
+        for action in listed(statement["Action"]):
+            if action.startswith(("cloudwatch:", "sns:")) or "ContinuousBackups" in action:
+                granted.setdefault(action, set()).update(listed(statement["Resource"]))
+    dashboard = "arn:aws:cloudwatch::*:dashboard/taskapp-*"
+    alarm = "arn:aws:cloudwatch:us-east-1:*:alarm:taskapp-*"
+    topic = "arn:aws:sns:us-east-1:*:taskapp-*-alarms"
+    table = "arn:aws:dynamodb:us-east-1:*:table/taskapp-*"
+    assert granted == {
+        "cloudwatch:GetMetricStatistics": {"*"},
+        "cloudwatch:PutDashboard": {dashboard},
+        "cloudwatch:DeleteDashboards": {dashboard},
+        "cloudwatch:PutMetricAlarm": {alarm},
+        "cloudwatch:DescribeAlarms": {alarm},
+        "cloudwatch:DeleteAlarms": {alarm},
+        "sns:CreateTopic": {topic},
+        "sns:Subscribe": {topic},
+        "sns:ListSubscriptionsByTopic": {topic},
+        "sns:DeleteTopic": {topic},
+        "dynamodb:DescribeContinuousBackups": {table},
+        "dynamodb:UpdateContinuousBackups": {table},
+    }
+    other = "arn:aws:sns:us-east-1:123456789012:billing-alarms"
+    assert not allows(POLICY, Request("sns:Subscribe", other))
+    assert not allows(POLICY, Request("sns:Publish", other.replace("billing", "taskapp-dev")))
 
 
 def test_iam_only_on_the_projects_roles_and_passrole_only_to_its_services():
@@ -310,6 +345,41 @@ def test_web_acl_calls_map_to_the_acl_the_stage_and_the_stages_own_permission():
     load_balancer = "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/x/1"
     with pytest.raises(KeyError, match="no IAM mapping"):
         required([call("DisassociateWebACL", ResourceArn=load_balancer)], "1")
+
+
+def test_monitoring_calls_map_to_the_dashboards_alarms_and_topic_they_name():
+    def call(service, operation, **params):
+        return {
+            "service": service,  # CloudWatch's endpoint prefix is "monitoring"
+            "operation": operation,
+            "method": "POST",
+            "uri": "/",
+            "region": "us-east-1",
+            "params": params,
+        }
+
+    topic = "arn:aws:sns:us-east-1:1:taskapp-dev-alarms"
+    calls = [
+        call("monitoring", "PutDashboard", DashboardName="taskapp-dev"),
+        call("monitoring", "DeleteDashboards", DashboardNames=["taskapp-dev"]),
+        call("monitoring", "PutMetricAlarm", AlarmName="taskapp-dev-5xx-rate"),
+        call("monitoring", "DeleteAlarms", AlarmNames=["taskapp-dev-a", "taskapp-dev-b"]),
+        call("sns", "CreateTopic", Name="taskapp-dev-alarms"),
+        call("sns", "Subscribe", TopicArn=topic, Protocol="email"),
+    ]
+    alarm = "arn:aws:cloudwatch:us-east-1:1:alarm:taskapp-dev-{}".format
+    assert [(r.action, r.resource) for r in required(calls, "1")] == [
+        ("cloudwatch:PutDashboard", "arn:aws:cloudwatch::1:dashboard/taskapp-dev"),
+        ("cloudwatch:DeleteDashboards", "arn:aws:cloudwatch::1:dashboard/taskapp-dev"),
+        ("cloudwatch:PutMetricAlarm", alarm("5xx-rate")),
+        ("cloudwatch:DeleteAlarms", alarm("a")),
+        ("cloudwatch:DeleteAlarms", alarm("b")),
+        ("sns:CreateTopic", topic),
+        ("sns:Subscribe", topic),
+    ]
+    # An alarm lookup by prefix names no alarm: IAM's answer for it is not modelled here.
+    with pytest.raises(KeyError, match="no IAM mapping"):
+        required([call("monitoring", "DescribeAlarms", AlarmNamePrefix="taskapp-")], "1")
 
 
 def test_ses_calls_map_to_the_identity_they_name():

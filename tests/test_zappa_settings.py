@@ -178,3 +178,13 @@ def test_every_stage_requires_api_keys_with_a_usage_plan(name):
     assert settings["api_key_required"] is True
     assert 0 < limits["api_key_rate_limit"] <= limits["api_key_burst_limit"]
     assert limits["api_key_monthly_quota"] > 0
+
+
+def test_staging_and_prod_keep_backups_and_deletion_protection_and_dev_neither():
+    """The post-deploy hook turns point-in-time recovery and deletion protection on unless the
+    stage's settings turn them off (deploy/backups.py): dev says so on purpose, the others say
+    they keep them, so that deleting the lines changes nothing."""
+    for name, kept in (("dev", False), ("staging", True), ("prod", True)):
+        limits = stage(name)["taskapp"]
+        assert limits["point_in_time_recovery"] is kept
+        assert limits["deletion_protection"] is kept

@@ -4,9 +4,9 @@ Copied as `sitecustomize.py` into a folder put on PYTHONPATH (tests/test_deploy_
 it runs when each interpreter starts: when AWS_CALLS_FILE is set, every botocore session
 created in the process gets a handler that appends one JSON line per call to that file, before
 the call is sent: the service, the operation, its HTTP method and path, and the call's scalar
-parameters (names of functions, tables, buckets...). Zappa, the post-deploy hook and PynamoDB
-all go through botocore, so nothing they ask of AWS escapes it. Without AWS_CALLS_FILE it does
-nothing.
+parameters and lists of scalars (names of functions, tables, buckets, alarms...). Zappa, the
+post-deploy hook and PynamoDB all go through botocore, so nothing they ask of AWS escapes it.
+Without AWS_CALLS_FILE it does nothing.
 """
 
 import json
@@ -34,11 +34,15 @@ def record(path, params, model, context=None, **kwargs):
         "params": {
             name: value
             for name, value in params.items()
-            if isinstance(value, SCALARS) and len(str(value)) < 2048
+            if _named(value) or (isinstance(value, list) and all(map(_named, value)))
         },
     }
     with open(path, "a") as calls:
         calls.write(json.dumps(line) + "\n")
+
+
+def _named(value):
+    return isinstance(value, SCALARS) and len(str(value)) < 2048
 
 
 def install(path):

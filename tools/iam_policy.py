@@ -50,6 +50,16 @@ ACCOUNT_WIDE = {
     ("monitoring", "GetMetricStatistics"): "cloudwatch:GetMetricStatistics",
     ("wafv2", "ListWebACLs"): "wafv2:ListWebACLs",
 }
+# CloudWatch's operations on dashboards and alarms, with the parameter that names them (one, or
+# a list); a DescribeAlarms by prefix, or of every alarm, is not mapped.
+CLOUDWATCH_NAMED = {
+    "PutDashboard": "DashboardName",
+    "DeleteDashboards": "DashboardNames",
+    "PutMetricAlarm": "AlarmName",
+    "DescribeAlarms": "AlarmNames",
+    "DeleteAlarms": "AlarmNames",
+}
+SNS_ON_A_TOPIC = {"CreateTopic", "DeleteTopic", "ListSubscriptionsByTopic", "Subscribe"}
 # A web ACL's ARN names its scope: "regional", or "global" (CloudFront's, kept in us-east-1).
 WAF_SCOPES = {"REGIONAL": "regional", "CLOUDFRONT": "global"}
 
@@ -186,6 +196,18 @@ def _requests(call, account):
         return requests
     if service == "wafv2":
         return _waf_requests(operation, params, region, account)
+    if service == "monitoring" and CLOUDWATCH_NAMED.get(operation) in params:
+        names = _listed(params[CLOUDWATCH_NAMED[operation]])
+        if operation.endswith("Dashboard") or operation.endswith("Dashboards"):
+            # Dashboards are global: their ARN has no region.
+            arns = [f"arn:aws:cloudwatch::{account}:dashboard/{name}" for name in names]
+        else:
+            arns = [f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}" for name in names]
+        return [Request(f"cloudwatch:{operation}", arn) for arn in arns]
+    if service == "sns" and operation in SNS_ON_A_TOPIC:
+        # CreateTopic names the topic; the others its ARN.
+        topic = params.get("TopicArn") or f"arn:aws:sns:{region}:{account}:{params['Name']}"
+        return [Request(f"sns:{operation}", topic)]
     if service == "email" and "EmailIdentity" in params:
         # SES v2 (endpoint "email"): its IAM actions are "ses:" ones, on the identity named.
         identity = f"arn:aws:ses:{region}:{account}:identity/{params['EmailIdentity']}"
