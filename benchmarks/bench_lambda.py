@@ -47,6 +47,8 @@ def lambda_env(endpoint):
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": "us-east-1",
         "DYNAMODB_ENDPOINT": endpoint,
+        # Lambda names the function: the app knows it runs deployed (metrics on, as in AWS).
+        "AWS_LAMBDA_FUNCTION_NAME": "taskapp-dev",
         **json.loads((ROOT / "zappa_settings.json").read_text())["dev"][
             "aws_environment_variables"
         ],

@@ -49,6 +49,21 @@ REQUIREMENTS = Path(__file__).resolve().parent.parent / "requirements.txt"
 # Secrets and editor or OS litter that may lie among the app's own files.
 LITTER = (".*", "*.pem", "*.key", "*.swp", "*~")
 DOCS_ASSETS_FOLDER = "swagger_ui_bundle/vendor/"
+# Of Powertools (7.6 MB of utilities), the parts that `aws_lambda_powertools.metrics` imports:
+# what taskapp/metrics.py loads. tests/test_package.py emits metrics from the package.
+POWERTOOLS_PARTS = (
+    "__init__.py",
+    "package_logger.py",
+    "py.typed",
+    "exceptions/",
+    "logging/",
+    "metrics/",
+    "shared/",
+    "tracing/",
+    "warnings/",
+    "utilities/__init__.py",
+    "utilities/jmespath_utils/",
+)
 
 
 def compile_package(zappa_cli):
@@ -106,6 +121,8 @@ def _what_runs(archive):
             return not any(fnmatch(part, pattern) for part in parts for pattern in LITTER)
         if name.startswith(DOCS_ASSETS_FOLDER):
             return parts[-1] in DOCS_ASSETS
+        if parts[0] == "aws_lambda_powertools":
+            return name.removeprefix("aws_lambda_powertools/").startswith(POWERTOOLS_PARTS)
         return parts[0] in tops
 
     return [info for info in archive.infolist() if runs(info.filename)]

@@ -3,7 +3,7 @@
 from flask import Flask
 from flask_cors import CORS
 
-from . import apidoc, auth, cli, health, logging, models, pages, store, tasks
+from . import apidoc, auth, cli, health, logging, metrics, models, pages, store, tasks
 from .config import Config
 from .errors import register_errorhandlers
 from .extensions import CORS_OPTIONS, Api, TaskIdConverter, bound_streamed_body, secure_headers
@@ -18,6 +18,7 @@ def create_app(config=None):
     app.json.sort_keys = False
 
     logging.init_app(app)
+    metrics.init_app(app)
     models.configure(app.config)
     store.configure(app.config)
     auth.init_app(app)

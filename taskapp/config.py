@@ -58,7 +58,12 @@ class Config:
         self.AUTH_AUDIENCE = env.get("AUTH_AUDIENCE", "")
         self.AUTH_DEV_KEY = env.get("AUTH_DEV_KEY", os.path.join(".dev-keys", "dev-key.pem"))
         # Set by the Lambda runtime: this process serves a deployed stage, not a laptop.
-        self.DEPLOYED = bool(env.get("AWS_LAMBDA_FUNCTION_NAME"))
+        function = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        self.DEPLOYED = bool(function)
+        # The stage: Zappa names the function <project>-<stage>.
+        self.STAGE = env.get("STAGE") or (function.rpartition("-")[2] if function else "local")
+        # The app's own metrics as embedded metric format lines (metrics.py): on in AWS.
+        self.METRICS = env.get("METRICS", str(self.DEPLOYED)).lower() == "true"
         # SPEC 9: how long tombstones (and so sync tokens) last, and how long after its stamp a
         # write may still commit (more than the function's timeout): see store/feed.py.
         self.SYNC_RETENTION_SECONDS = _number(env, "SYNC_RETENTION_SECONDS", 30 * 24 * 3600)
@@ -137,6 +142,7 @@ class TestConfig(Config):
         self.CORS_ORIGINS = "*"
         self.AUTH_MODE = "none"
         self.DEPLOYED = False
+        self.METRICS = False
 
 
 def _number(env, name, default):

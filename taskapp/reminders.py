@@ -33,7 +33,7 @@ from pathlib import Path
 
 from pynamodb.exceptions import PynamoDBException
 
-from . import store
+from . import metrics, store
 from .logging import log_event
 from .models import format_timestamp, reminder_bucket
 from .store import reminders as filed
@@ -120,6 +120,14 @@ def run(app, context=None) -> Counter:
                 **tally,
             )
             return tally
+        metrics.emit(
+            app,
+            "sendReminders",
+            {
+                f"Reminders{outcome.title()}": tally[outcome]
+                for outcome in ("sent", "failed", "missed")
+            },
+        )
         if not tally and minutes <= QUIET_MINUTES:
             return tally  # nothing to tell: no line every minute in the stage's logs
         log_event(

@@ -144,11 +144,14 @@ def start_package(lambda_root, tmp_path, events, endpoint, name="", **settings):
         + [str(task), str(runtime)]
         + [str(tmp_path / f"events{name}.json"), str(results)],
         env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
 
     def finished():
-        assert process.wait(timeout=120) == 0
-        return json.loads(results.read_text())
+        output, _ = process.communicate(timeout=120)
+        assert process.returncode == 0
+        return json.loads(results.read_text()) | {"output": output}
 
     return finished
 
@@ -163,6 +166,7 @@ def test_unpacked_package_serves_requests(lambda_root, tmp_path, dynamodb_local)
             tmp_path,
             [rest_event("POST", "/tasks", body={"title": "Zipped"})],
             dynamodb_local,
+            METRICS="true",  # as in Lambda: Powertools' metrics, from what the package holds
         )
         task = body_of(created["results"][0]["response"])["task"]
         later = run_package(
@@ -176,6 +180,8 @@ def test_unpacked_package_serves_requests(lambda_root, tmp_path, dynamodb_local)
             Task.delete_table()
 
     assert created["results"][0]["response"]["statusCode"] == 201
+    (emf,) = [json.loads(line) for line in created["output"].splitlines() if '"_aws"' in line]
+    assert (emf["Stage"], emf["Operation"], emf["TasksCreated"]) == ("dev", "createTask", [1.0])
     read, missing = (result["response"] for result in later["results"])
     assert body_of(read) == {"task": task}
     assert missing["statusCode"] == 404
