@@ -66,6 +66,9 @@ POWERTOOLS_PARTS = (
 )
 
 
+RELEASE = "taskapp/RELEASE"
+
+
 def compile_package(zappa_cli):
     """Keep only what runs in the package, and give it bytecode that Lambda can use.
 
@@ -93,6 +96,12 @@ def compile_package(zappa_cli):
         with zipfile.ZipFile(package, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for info, data in entries:
                 archive.writestr(info, data)
+            # The release that GET /health names: the commit the package was built from.
+            from taskapp.health import git_release
+
+            release = git_release(Path.cwd())
+            if release:
+                archive.writestr(RELEASE, release + "\n")
             for pyc in sorted(Path(folder).rglob("*.pyc")):
                 archive.write(pyc, pyc.relative_to(folder).as_posix())
 

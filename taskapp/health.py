@@ -64,14 +64,19 @@ def health():
 def release() -> str:
     if RELEASE_FILE.exists():
         return RELEASE_FILE.read_text().strip()
+    return git_release(Path(current_app.root_path)) or "unknown"
+
+
+def git_release(folder: Path) -> str | None:
+    """The commit checked out in ``folder`` (with -dirty if files differ), or None."""
     try:
         found = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=current_app.root_path,
+            ["git", "describe", "--always", "--dirty"],
+            cwd=folder,
             capture_output=True,
             text=True,
-            timeout=2,
+            timeout=5,
         )
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return found.stdout.strip() if found.returncode == 0 and found.stdout.strip() else "unknown"
+        return None
+    return found.stdout.strip() if found.returncode == 0 and found.stdout.strip() else None

@@ -14,7 +14,7 @@ def test_health_answers_200_with_the_release_and_the_table(client, meter):
     assert response.status_code == 200
     body = response.get_json()
     commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ["git", "describe", "--always", "--dirty"], capture_output=True, text=True
     ).stdout.strip()
     assert body == {"status": "ok", "version": commit, "dynamodb": "ok"}
     # One eventually consistent GetItem: the cheapest read there is.
