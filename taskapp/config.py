@@ -62,8 +62,10 @@ class Config:
         self.DEPLOYED = bool(function)
         # The stage: Zappa names the function <project>-<stage>.
         self.STAGE = env.get("STAGE") or (function.rpartition("-")[2] if function else "local")
-        # The app's own metrics as embedded metric format lines (metrics.py): on in AWS.
-        self.METRICS = env.get("METRICS", str(self.DEPLOYED)).lower() == "true"
+        # The app's own metrics as embedded metric format lines (metrics.py): on in Lambda, and
+        # wherever Zappa's handler runs the app (it sets SERVERTYPE), off under `make run`.
+        behind_zappa = env.get("SERVERTYPE") == "AWS Lambda"
+        self.METRICS = env.get("METRICS", str(self.DEPLOYED or behind_zappa)).lower() == "true"
         # SPEC 9: how long tombstones (and so sync tokens) last, and how long after its stamp a
         # write may still commit (more than the function's timeout): see store/feed.py.
         self.SYNC_RETENTION_SECONDS = _number(env, "SYNC_RETENTION_SECONDS", 30 * 24 * 3600)

@@ -10,7 +10,7 @@ answered from its Idempotency-Key's record), TasksCompleted (an update that sets
 completed), TasksDeleted, PreconditionFailed (412), ChangeFeedCalls and ChangeFeedExpired (410);
 ColdStarts once per process; the reminder scheduler's RemindersSent, RemindersFailed and
 RemindersMissed. Only counts and those names: never a token, an address or a task's content.
-Lambda serves one request at a time per process, so one Metrics object serves them all.
+Lambda serves one request at a time per process, so one provider serves them all.
 """
 
 from flask import current_app, request
@@ -32,11 +32,15 @@ _cold = True
 def init_app(app):
     if not app.config["METRICS"]:
         return
-    from aws_lambda_powertools.metrics import Metrics
+    # The provider behind Powertools' Metrics, whose state is the app's own (Metrics shares its
+    # state between all instances of a process).
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
+        AmazonCloudWatchEMFProvider,
+    )
 
-    metrics = Metrics(namespace=NAMESPACE)
-    metrics.set_default_dimensions(Stage=app.config["STAGE"])
-    app.extensions["taskapp.metrics"] = metrics
+    app.extensions["taskapp.metrics"] = AmazonCloudWatchEMFProvider(
+        namespace=NAMESPACE, default_dimensions={"Stage": app.config["STAGE"]}
+    )
     app.after_request(_count_request)
 
 

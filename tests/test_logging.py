@@ -27,8 +27,11 @@ def test_each_request_logs_one_json_line(client, log_lines):
 
 def test_every_response_carries_its_log_lines_request_id(client, log_lines):
     """A user quoting X-Request-Id leads to the line; a 500's body holds the same id."""
+    created = client.post("/tasks", json={"title": "Quoted"})
+    path = created.headers["Location"]
     responses = [
-        client.post("/tasks", json={"title": "Quoted"}),
+        created,
+        client.get(path, headers={"If-None-Match": '"1"'}),
         client.get("/nowhere"),
         client.delete("/tasks"),
         client.post("/tasks", json={"titel": "typo"}),
@@ -39,6 +42,7 @@ def test_every_response_carries_its_log_lines_request_id(client, log_lines):
     ids = [json.loads(line)["requestId"] for line in log_lines]
     assert [response.headers["X-Request-Id"] for response in responses] == ids
     assert len(set(ids)) == len(ids)
+    assert responses[1].status_code == 304
     exposed = responses[0].headers["Access-Control-Expose-Headers"]
     assert "X-Request-Id" in {name.strip() for name in exposed.split(",")}
     assert not any("secret-token" in line for line in log_lines)

@@ -166,7 +166,6 @@ def test_unpacked_package_serves_requests(lambda_root, tmp_path, dynamodb_local)
             tmp_path,
             [rest_event("POST", "/tasks", body={"title": "Zipped"})],
             dynamodb_local,
-            METRICS="true",  # as in Lambda: Powertools' metrics, from what the package holds
         )
         task = body_of(created["results"][0]["response"])["task"]
         later = run_package(
