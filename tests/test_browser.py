@@ -147,7 +147,7 @@ def test_the_docs_render_every_operation_offline(page, api_app):
         page.on("request", lambda r: external.append(r.url) if "127.0.0.1" not in r.url else None)
         page.goto(site.base + "/docs")
         operations = page.locator(".opblock")
-        expect(operations).to_have_count(7)  # six on tasks, one change feed
+        expect(operations).to_have_count(8)  # six on tasks, the change feed, health
         for method in ("get", "post", "put", "patch", "delete"):
             expect(page.locator(f".opblock-{method}").first).to_be_visible()
         ARTIFACTS.mkdir(exist_ok=True)
