@@ -356,7 +356,12 @@ def test_a_backlog_larger_than_a_run_continues_on_the_next_without_loss(app, out
     assert "sent" not in run(app)
 
 
-def test_concurrent_runs_never_send_a_reminder_twice(app, alice, outbox, monkeypatch):
+def test_concurrent_runs_never_send_a_reminder_twice(backend, app, alice, outbox, monkeypatch):
+    if backend is None:
+        pytest.skip(
+            "moto checks a write's condition and then writes without a lock, so two threads' "
+            "claims can both pass; DynamoDB Local applies them one at a time, as DynamoDB does"
+        )
     for index in range(30):
         alice.create(title=f"Task {index}", reminderEnabled=True, reminderAt=iso(ago(seconds=5)))
     sends = []

@@ -255,12 +255,19 @@
   // made when it was queued, so a retry after a lost answer creates nothing new; updates and
   // deletes carry If-Match of the version the person's change was made on.
 
+  let queuing = 0; // changes on their way into the outbox, which a status must not call saved
+
   async function queue(entry) {
+    queuing += 1;
     $("connection").textContent = "Saving…";
-    catchUp(entry);
-    entry.seq = await inStores(["outbox"], "readwrite", (store) => store.add(entry));
-    // A flush may have read it from the database already.
-    if (!outbox.some((other) => other.seq === entry.seq)) outbox.push(entry);
+    try {
+      catchUp(entry);
+      entry.seq = await inStores(["outbox"], "readwrite", (store) => store.add(entry));
+      // A flush may have read it from the database already.
+      if (!outbox.some((other) => other.seq === entry.seq)) outbox.push(entry);
+    } finally {
+      queuing -= 1;
+    }
     render();
     tick();
   }
@@ -435,7 +442,8 @@
     const status = $("connection");
     status.classList.toggle("offline", !reached);
     if (reached) {
-      show(status, conflict ? waiting + ": choose a version" : unsent ? waiting : "All changes saved");
+      const saved = queuing ? "Saving…" : "All changes saved";
+      show(status, conflict ? waiting + ": choose a version" : unsent ? waiting : saved);
       if (trouble !== null && $("message").textContent === trouble) say("");
       trouble = null;
       return;
