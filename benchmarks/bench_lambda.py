@@ -6,12 +6,16 @@ spawning an interpreter to the first GET answered from the unpacked zip, beside 
 bare interpreter. Both run as Lambda runs the package: the zip holds no .pyc files (Zappa
 leaves __pycache__ out) and /var/task is read-only, so its modules compile at every cold
 start (-B), while the runtime's boto3 and botocore come precompiled. Then the warm median
-per operation through the handler. Every figure is the median of several runs, against
-DynamoDB Local. Run with `make bench`.
+per operation through the handler. Last, the same for a stage with X-Ray tracing on
+("xray_tracing"): its package, with the SDK, built from a copy of the project, and every call
+sampled, its segments sent to a UDP port as to Lambda's X-Ray daemon. Every figure is the median
+of several runs, against DynamoDB Local. Run with `make bench`.
 """
 
 import json
 import os
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +42,21 @@ def build_package():
     start = time.perf_counter()
     subprocess.run(["make", "-s", "package", "STAGE=dev"], cwd=ROOT, check=True)
     return ROOT / "dist" / "taskapp-dev.zip", time.perf_counter() - start
+
+
+def build_traced_package(folder):
+    """The dev stage's package with "xray_tracing" on, built in a copy of the project."""
+    project = Path(folder) / "traced"
+    ignored = (".venv*", "node_modules", ".git", "dist", "artifacts", ".*_cache", ".dynamodb")
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(*ignored))
+    (project / ".venv-deploy").symlink_to(ROOT / ".venv-deploy")
+    settings = json.loads((project / "zappa_settings.json").read_text())
+    settings["dev"]["xray_tracing"] = True
+    (project / "zappa_settings.json").write_text(json.dumps(settings))
+    subprocess.run(
+        ["make", "-s", "package", "STAGE=dev"], cwd=project, check=True, capture_output=True
+    )
+    return project / "dist" / "taskapp-dev.zip"
 
 
 def lambda_env(endpoint):
@@ -93,6 +112,25 @@ def create_table(endpoint):
         check=True,
         stdout=subprocess.DEVNULL,
     )
+
+
+def median_cold_ms(task, runtime, events, env, folder):
+    return statistics.median(
+        run(task, runtime, events, env, folder)["first_answer_ms"] for _ in range(RUNS)
+    )
+
+
+def warm_ms(task, runtime, env, folder):
+    """Median ms of create and get through the handler, WARM_ROUNDS each."""
+    rounds = [
+        rest_event("POST", "/tasks", body={"title": "Warm", "tags": ["a"]}),
+        rest_event("GET", "/tasks/{taskId}"),
+    ]
+    results = run(task, runtime, rounds * WARM_ROUNDS, env, folder)["results"]
+    return [
+        statistics.median(r["ms"] for r in results[len(rounds) + index :: len(rounds)])
+        for index in range(len(rounds))
+    ]
 
 
 def main():
@@ -154,6 +192,31 @@ def main():
             times = [r["ms"] for r in results[len(rounds) + index :: len(rounds)]]
             statuses = {r["response"]["statusCode"] for r in results[index :: len(rounds)]}
             print(f"  {label:<12}{statistics.median(times):>8.2f} ms   status {sorted(statuses)}")
+
+        # A traced stage: the SDK imported and botocore patched at start, every call sampled.
+        daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        daemon.bind(("127.0.0.1", 0))  # takes the segments; nothing reads them
+        traced_package = build_traced_package(folder)
+        traced_task, traced_runtime = unpack(traced_package, Path(folder) / "traced-lambda")
+        traced_env = env | {
+            "TRACING": "true",
+            "LAMBDA_TASK_ROOT": str(traced_task),
+            "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}",
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            "_X_AMZN_TRACE_ID": "Root=1-6759e988-bd862e3fe1be46a994272793;"
+            "Parent=557abcec3ee5a047;Sampled=1",
+        }
+        off = median_cold_ms(traced_task, traced_runtime, first_get, env, folder)
+        on = median_cold_ms(traced_task, traced_runtime, first_get, traced_env, folder)
+        print(f"\ntraced stage   package {traced_package.stat().st_size / 2**20:.2f} MiB")
+        print(f"  cold start   {on:.0f} ms with TRACING on, {off:.0f} ms off")
+        print(f"               {on - off:+.0f} ms for tracing ({RUNS} runs each)")
+        on = warm_ms(traced_task, traced_runtime, traced_env, folder)
+        off = warm_ms(traced_task, traced_runtime, env, folder)
+        for label, traced, untraced in zip(("create", "get"), on, off, strict=True):
+            ratio = traced / untraced
+            print(f"  {label:<12}{traced:>7.2f} ms traced, {untraced:.2f} ms not: {ratio:.2f}x")
+        daemon.close()
 
 
 if __name__ == "__main__":

@@ -5,17 +5,19 @@ list would let any other file at the top of the project in, a .env or a key), an
 bytecode, since Lambda cannot write .pyc files into /var/task and would otherwise compile every
 module at each cold start.
 
-check_table (settings, when Zappa has read the stage's settings): stops `zappa deploy` and
-`zappa update` before anything is packaged or uploaded when the stage's table was made by an
-earlier release with other indexes, with the sentence that says how to migrate it. New code on
-such a table would fail every list request; a table that does not exist yet is fine.
+settle (settings, when Zappa has read the stage's settings): makes the stage's X-Ray tracing
+("xray_tracing", which turns on Lambda's active tracing) whole: the app's TRACING variable and
+the role's permission to send traces follow it. Then it stops `zappa deploy` and `zappa update`
+before anything is packaged or uploaded when the stage's table was made by an earlier release
+with other indexes, with the sentence that says how to migrate it. New code on such a table
+would fail every list request; a table that does not exist yet is fine.
 
 post_deploy (post, after `zappa deploy` and `zappa update`): completes a stage with no
 console clicks. It makes sure the stage's DynamoDB table exists with its indexes and that SES
 has an identity for its reminder sender (deploy/sender.py), and sets what Zappa has no setting
-for: API Gateway stage throttling, the API key's usage plan, the Lambda log group's retention,
-the per-caller rate limit (deploy/waf.py), the table's point-in-time recovery and deletion
-protection (deploy/backups.py), and the stage's dashboard, alarms and their SNS topic
+for: API Gateway stage throttling and tracing, the API key's usage plan, the Lambda log group's
+retention, the per-caller rate limit (deploy/waf.py), the table's point-in-time recovery and
+deletion protection (deploy/backups.py), and the stage's dashboard, alarms and their SNS topic
 (deploy/monitoring.py). Every step is idempotent. The stage's figures live under the
 "taskapp" key of its settings. The reminders' schedule is Zappa's own ("events"
 of each stage), made by `zappa deploy` and `zappa update` before this hook runs.
@@ -67,6 +69,16 @@ POWERTOOLS_PARTS = (
 
 
 RELEASE = "taskapp/RELEASE"
+# The X-Ray SDK and its one dependency, shipped only to stages that trace (0.35 MB).
+TRACING_DISTRIBUTIONS = {"aws-xray-sdk", "wrapt"}
+# What a traced stage's role needs to send its traces (AWS's AWSXRayDaemonWriteAccess, less the
+# sampling reads that Lambda's own tracing does for it). X-Ray has no resources to name.
+TRACING_PERMISSION = {
+    "Sid": "SendTraces",
+    "Effect": "Allow",
+    "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+    "Resource": ["*"],
+}
 
 
 def compile_package(zappa_cli):
@@ -83,7 +95,7 @@ def compile_package(zappa_cli):
         with zipfile.ZipFile(package) as archive:
             entries = [
                 (info, archive.read(info))
-                for info in _what_runs(archive)
+                for info in _what_runs(archive, _traced(zappa_cli))
                 if "__pycache__/" not in info.filename
             ]
             archive.extractall(folder, [info for info, _ in entries])
@@ -106,10 +118,10 @@ def compile_package(zappa_cli):
                 archive.write(pyc, pyc.relative_to(folder).as_posix())
 
 
-def _what_runs(archive):
+def _what_runs(archive, traced):
     """The entries of Zappa's zip that the function runs: the app without secrets or litter,
-    Zappa's files, each runtime distribution's files (as its RECORD lists them), and of
-    Swagger UI only the assets that /docs serves."""
+    Zappa's files, each runtime distribution's files (as its RECORD lists them; the X-Ray SDK's
+    only if the stage is ``traced``), and of Swagger UI only the assets that /docs serves."""
     from taskapp.pages import DOCS_ASSETS
 
     distributions = ZAPPA_DISTRIBUTIONS | {
@@ -117,6 +129,8 @@ def _what_runs(archive):
         for line in REQUIREMENTS.read_text().splitlines()
         if line.strip() and not line.startswith("#")
     }
+    if not traced:
+        distributions -= TRACING_DISTRIBUTIONS
     tops = APP | ZAPPA_FILES
     for name in archive.namelist():
         folder, _, file = name.partition("/")
@@ -135,6 +149,25 @@ def _what_runs(archive):
         return parts[0] in tops
 
     return [info for info in archive.infolist() if runs(info.filename)]
+
+
+def _traced(zappa_cli):
+    traced = zappa_cli.stage_config.get("xray_tracing", False)
+    if not isinstance(traced, bool):
+        raise click.ClickException(f'"xray_tracing" must be true or false, not {traced!r}.')
+    return traced
+
+
+def settle(zappa_cli):
+    """The settings callback: tracing made whole, then the table checked."""
+    traced = _traced(zappa_cli)
+    # Set either way: Zappa keeps a variable that the settings no longer name.
+    zappa_cli.aws_environment_variables["TRACING"] = "true" if traced else "false"
+    if traced:
+        # Zappa appends these to the role's policy when it puts it (manage_roles).
+        core = zappa_cli.zappa
+        core.extra_permissions = [*(core.extra_permissions or []), TRACING_PERMISSION]
+    check_table(zappa_cli)
 
 
 def check_table(zappa_cli):
@@ -182,6 +215,7 @@ def post_deploy(zappa_cli):
             limits["throttle_rate_limit"],
             limits["throttle_burst_limit"],
         )
+        set_stage_tracing(apigateway, api_id, stage_name, _traced(zappa_cli))
         if stage.get("api_key_required"):
             set_usage_plan(apigateway, zappa_cli.lambda_name, api_id, stage_name, limits)
         set_caller_rate_limit(
@@ -258,6 +292,18 @@ def set_stage_throttling(apigateway, api_id, stage_name, rate, burst):
         ],
     )
     click.echo(f"Stage {stage_name}: throttled to {rate} requests/s, bursts of {burst}.")
+
+
+def set_stage_tracing(apigateway, api_id, stage_name, traced):
+    """API Gateway's half of the trace, so that a request's trace starts at the API."""
+    apigateway.update_stage(
+        restApiId=api_id,
+        stageName=stage_name,
+        patchOperations=[
+            {"op": "replace", "path": "/tracingEnabled", "value": "true" if traced else "false"}
+        ],
+    )
+    click.echo(f"Stage {stage_name}: X-Ray tracing {'on' if traced else 'off'}.")
 
 
 def set_usage_plan(apigateway, name, api_id, stage_name, limits):

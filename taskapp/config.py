@@ -66,6 +66,9 @@ class Config:
         # wherever Zappa's handler runs the app (it sets SERVERTYPE), off under `make run`.
         behind_zappa = env.get("SERVERTYPE") == "AWS Lambda"
         self.METRICS = env.get("METRICS", str(self.DEPLOYED or behind_zappa)).lower() == "true"
+        # X-Ray: each AWS call as a subsegment of Lambda's trace. The deploy hooks set it from
+        # the stage's "xray_tracing", which also turns on Lambda's tracing (README: Tracing).
+        self.TRACING = env.get("TRACING", "").lower() == "true"
         # SPEC 9: how long tombstones (and so sync tokens) last, and how long after its stamp a
         # write may still commit (more than the function's timeout): see store/feed.py.
         self.SYNC_RETENTION_SECONDS = _number(env, "SYNC_RETENTION_SECONDS", 30 * 24 * 3600)

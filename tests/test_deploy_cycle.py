@@ -22,6 +22,7 @@ import time
 import boto3
 import pytest
 
+from deploy import hooks
 from taskapp import create_app
 from taskapp.config import TestConfig
 from tests.helpers import deploy_python
@@ -114,7 +115,7 @@ def client(aws, service):
 
 def test_deploy_status_update_tail_rollback_undeploy(aws, zappa, calls_file, log_lines):
     deployed, _ = zappa("deploy")
-    check_stage(aws)
+    check_stage(aws, calls_file)
     check_caller_rate_limit(aws, 2000)
     check_schedules(aws, SCHEDULES)
     check_monitoring(aws)
@@ -133,9 +134,11 @@ def test_deploy_status_update_tail_rollback_undeploy(aws, zappa, calls_file, log
     client(aws, "dynamodb").update_table(
         TableName=table, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": REMINDER_INDEX}}]
     )
+    # Tracing on (README): the stage's "xray_tracing" alone.
+    set_stage_setting(zappa, "xray_tracing", True)
     updated, _ = zappa("update")
     assert len(lambda_.list_versions_by_function(FunctionName=FUNCTION)["Versions"]) > versions
-    check_stage(aws)  # the post-deploy hook ran again, idempotently
+    check_stage(aws, calls_file, traced=True)  # the post-deploy hook ran again, idempotently
     web_acl = check_caller_rate_limit(aws, 1000)
     check_schedules(aws, SCHEDULES)
     check_monitoring(aws)  # nothing duplicated
@@ -157,7 +160,7 @@ def test_deploy_status_update_tail_rollback_undeploy(aws, zappa, calls_file, log
     latest = lambda_.get_function(FunctionName=FUNCTION)["Configuration"]
     assert latest["CodeSha256"] == first["CodeSha256"]
     assert published(lambda_)[-1]["CodeSha256"] == first["CodeSha256"]
-    check_stage(aws)
+    check_stage(aws, calls_file, traced=True)
     by_stack = stack_requests(aws)
 
     # Reminders off (README): delete the stage's "events", then `zappa unschedule`, which
@@ -169,7 +172,9 @@ def test_deploy_status_update_tail_rollback_undeploy(aws, zappa, calls_file, log
     check_schedules(aws, {})
 
     set_taskapp_setting(zappa, "caller_rate_limit", None)
+    set_stage_setting(zappa, "xray_tracing", False)
     zappa("update")
+    check_tracing(aws, calls_file, False)
     check_caller_rate_limit(aws, None)
     check_schedules(aws, {KEEP_WARM_RULE: SCHEDULES[KEEP_WARM_RULE]})
 
@@ -248,9 +253,10 @@ def published(lambda_):
     )
 
 
-def check_stage(aws):
+def check_stage(aws, calls_file, traced=False):
     """What a deploy must leave behind, read back from the AWS APIs."""
     environment = STAGE_SETTINGS["aws_environment_variables"]
+    check_tracing(aws, calls_file, traced)
     limits = STAGE_SETTINGS["taskapp"]
 
     function = client(aws, "lambda").get_function_configuration(FunctionName=FUNCTION)
@@ -258,13 +264,15 @@ def check_stage(aws):
     assert function["MemorySize"] == STAGE_SETTINGS["memory_size"]
     assert function["Timeout"] == STAGE_SETTINGS["timeout_seconds"]
     assert function["Handler"] == "handler.lambda_handler"
-    assert function["Environment"]["Variables"] == environment
+    assert function["Environment"]["Variables"] == environment | {"TRACING": str(traced).lower()}
 
     iam = client(aws, "iam")
     role = function["Role"].rsplit("/", 1)[1]
     (policy_name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
     policy = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
     expected = json.loads((ROOT / STAGE_SETTINGS["attach_policy"]).read_text())
+    if traced:
+        expected["Statement"].append(hooks.TRACING_PERMISSION)
     assert policy == expected
     assert not iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
     check_sender(aws, policy)
@@ -314,6 +322,28 @@ def check_stage(aws):
     assert [index["IndexName"] for index in table["GlobalSecondaryIndexes"]] == [REMINDER_INDEX]
     ttl = client(aws, "dynamodb").describe_time_to_live(TableName=environment["TABLE_NAME"])
     assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
+
+
+def check_tracing(aws, calls_file, traced):
+    """The function's tracing mode, the app's TRACING, the role's permission to send traces and
+    the API stage's tracing all follow "xray_tracing"."""
+    # moto keeps no TracingConfig that an update sets: the mode Zappa's last call asked for.
+    (*_, configured) = [
+        call
+        for call in aws_calls.read(calls_file)
+        if call["operation"] in ("CreateFunction", "UpdateFunctionConfiguration")
+    ]
+    assert configured["params"]["TracingConfig"] == {"Mode": "Active" if traced else "PassThrough"}
+    function = client(aws, "lambda").get_function_configuration(FunctionName=FUNCTION)
+    assert function["Environment"]["Variables"]["TRACING"] == str(traced).lower()
+    iam = client(aws, "iam")
+    role = function["Role"].rsplit("/", 1)[1]
+    (policy_name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    policy = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
+    assert (hooks.TRACING_PERMISSION in policy["Statement"]) is traced
+    apigateway = client(aws, "apigateway")
+    (api,) = [a for a in apigateway.get_rest_apis()["items"] if a["name"] == FUNCTION]
+    assert apigateway.get_stage(restApiId=api["id"], stageName=STAGE)["tracingEnabled"] is traced
 
 
 def check_sender(aws, role_policy):
@@ -485,6 +515,13 @@ def check_monitoring_gone(aws):
     assert not cloudwatch.describe_alarms(AlarmNamePrefix=f"{FUNCTION}-")["MetricAlarms"]
     topics = [t["TopicArn"] for t in client(aws, "sns").list_topics()["Topics"]]
     assert not [arn for arn in topics if arn.endswith(f":{FUNCTION}-alarms")]
+
+
+def set_stage_setting(zappa, name, value):
+    """Set one of the stage's own settings in the cycle's copy."""
+    settings = json.loads(zappa.settings.read_text())
+    settings[STAGE][name] = value
+    zappa.settings.write_text(json.dumps(settings))
 
 
 def set_taskapp_setting(zappa, name, value):

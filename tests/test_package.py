@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import socket
 import subprocess
 import zipfile
 from pathlib import Path
@@ -20,6 +21,8 @@ from tools.zappa_offline import DEPLOY_VENV
 
 ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = ("pytest", "moto", "troposphere", "cfn_flip", "boto3", "botocore", "ruff", "pip")
+# The X-Ray SDK, in the package of a stage that traces ("xray_tracing") only.
+TRACING = ("aws_xray_sdk", "wrapt")
 # What a working tree may hold besides the project: secrets, editor and OS litter, a stray script.
 DECOYS = (
     ".env",
@@ -42,18 +45,26 @@ DECOYS = (
 NOT_COPIED = (".venv*", "node_modules", ".git", "dist", "artifacts", ".*_cache", "__pycache__")
 
 
-@pytest.fixture(scope="module")
-def package(tmp_path_factory):
+def build(folder, **dev_settings):
     """`make package STAGE=dev`, as a user builds it, in a copy of the project with DECOYS
-    lying about; the copy shares the project's .venv-deploy."""
-    project = tmp_path_factory.mktemp("build") / "taskapp"
+    lying about and ``dev_settings`` in the dev stage's settings; the copy shares the project's
+    .venv-deploy."""
+    project = folder / "taskapp"
     shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(*NOT_COPIED))
     (project / ".venv-deploy").symlink_to(ROOT / ".venv-deploy")
     for decoy in DECOYS:
         (project / decoy).parent.mkdir(parents=True, exist_ok=True)
         (project / decoy).write_text("AWS_SECRET_ACCESS_KEY=not-to-be-shipped\n")
+    settings = json.loads((project / "zappa_settings.json").read_text())
+    settings["dev"].update(dev_settings)
+    (project / "zappa_settings.json").write_text(json.dumps(settings))
     subprocess.run(["make", "-s", "package", "STAGE=dev"], cwd=project, check=True)
     return project / "dist" / "taskapp-dev.zip"
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("build"))
 
 
 def test_package_holds_only_what_runs_in_production(package):
@@ -61,7 +72,7 @@ def test_package_holds_only_what_runs_in_production(package):
     top = {name.split("/")[0] for name in names}
 
     assert {"handler.py", "wsgi.py", "zappa_settings.py", "taskapp", "flask", "pynamodb"} <= top
-    for forbidden in FORBIDDEN:
+    for forbidden in FORBIDDEN + TRACING:
         assert forbidden not in top
     assert not any(
         name.startswith(("tests/", "tools/", "deploy/", "node_modules/")) for name in names
@@ -239,3 +250,59 @@ def test_the_packaged_schedule_sends_each_reminder_once_from_two_runs(
             Task.delete_table()
 
     assert sent == len(addresses)
+
+
+def test_a_traced_stages_package_sends_each_dynamodb_call_as_a_subsegment(
+    package, tmp_path_factory, tmp_path, dynamodb_local
+):
+    """A stage with "xray_tracing": its package carries the X-Ray SDK, and with TRACING on (the
+    settings hook sets it) each DynamoDB call of a sampled invocation reaches the X-Ray daemon
+    (a UDP socket here, at the address Lambda gives) as a subsegment of Lambda's trace."""
+    untraced, package = package, build(tmp_path_factory.mktemp("traced"), xray_tracing=True)
+    names = zipfile.ZipFile(package).namelist()
+    assert {name.split("/")[0] for name in names} >= set(TRACING)
+    # The SDK and wrapt (with its C extension) add 0.6 MB to the package of the stage.
+    assert package.stat().st_size - untraced.stat().st_size <= 1024 * 1024
+    lambda_root = unpack(package, tmp_path / "lambda")
+    daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    daemon.bind(("127.0.0.1", 0))
+    daemon.settimeout(5)
+    trace, parent = "1-6759e988-bd862e3fe1be46a994272793", "557abcec3ee5a047"
+    app = create_app(TestConfig("taskapp-dev", dynamodb_local))
+    with app.app_context():
+        store.ensure_table()
+    try:
+        with daemon:
+            traced = run_package(
+                lambda_root,
+                tmp_path,
+                [
+                    rest_event("POST", "/tasks", body={"title": "Traced"}),
+                    rest_event("GET", "/tasks/{taskId}"),
+                ],
+                dynamodb_local,
+                TRACING="true",
+                # What Lambda's runtime sets when the function traces and the call is sampled.
+                LAMBDA_TASK_ROOT=str(lambda_root[0]),
+                AWS_XRAY_DAEMON_ADDRESS=f"127.0.0.1:{daemon.getsockname()[1]}",
+                AWS_XRAY_CONTEXT_MISSING="LOG_ERROR",
+                _X_AMZN_TRACE_ID=f"Root={trace};Parent={parent};Sampled=1",
+            )
+            datagrams = [daemon.recv(65536).decode() for _ in traced["results"]]
+    finally:
+        with app.app_context():
+            Task.delete_table()
+
+    assert [result["response"]["statusCode"] for result in traced["results"]] == [201, 200]
+    subsegments = []
+    for datagram in datagrams:
+        header, document = datagram.split("\n", 1)
+        assert json.loads(header) == {"format": "json", "version": 1}
+        subsegments.append(json.loads(document))
+    for subsegment in subsegments:
+        assert (subsegment["trace_id"], subsegment["parent_id"]) == (trace, parent)
+        assert subsegment["namespace"] == "aws" and subsegment["name"] == "dynamodb"
+    create, read = (subsegment["aws"] for subsegment in subsegments)
+    assert create["operation"] == "TransactWriteItems"
+    assert (read["operation"], read["table_name"]) == ("GetItem", "taskapp-dev")
+    assert not any("Traced" in datagram for datagram in datagrams)  # no task content

@@ -4,9 +4,11 @@ import json
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from zappa.cli import ZappaCLI
 
+from deploy import hooks
 from tools.iam_policy import Request, allows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -188,3 +190,45 @@ def test_staging_and_prod_keep_backups_and_deletion_protection_and_dev_neither()
         limits = stage(name)["taskapp"]
         assert limits["point_in_time_recovery"] is kept
         assert limits["deletion_protection"] is kept
+
+
+class FakeCli:
+    """What the settings callback reads of Zappa's CLI, for a command that needs no table."""
+
+    command = "package"
+
+    def __init__(self, **settings):
+        self.stage_config = stage("dev") | settings
+        self.aws_environment_variables = dict(self.stage_config["aws_environment_variables"])
+        self.zappa = type("Core", (), {"extra_permissions": None})()
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_no_stage_traces_unless_it_says_so(name):
+    cli = FakeCli(**stage(name))
+
+    hooks.settle(cli)
+
+    assert "xray_tracing" not in SETTINGS[name]
+    assert cli.aws_environment_variables["TRACING"] == "false"
+    assert cli.zappa.extra_permissions is None
+
+
+def test_a_traced_stage_gets_its_variable_and_leave_to_send_traces_only():
+    cli = FakeCli(xray_tracing=True)
+    cli.zappa.extra_permissions = [{"Sid": "Other"}]
+
+    hooks.settle(cli)
+
+    assert cli.aws_environment_variables["TRACING"] == "true"
+    assert cli.zappa.extra_permissions == [{"Sid": "Other"}, hooks.TRACING_PERMISSION]
+    assert hooks.TRACING_PERMISSION["Action"] == [
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    ]
+
+
+@pytest.mark.parametrize("value", ["true", 1, None])
+def test_xray_tracing_that_is_not_true_or_false_stops_the_command(value):
+    with pytest.raises(click.ClickException, match='"xray_tracing" must be true or false'):
+        hooks.settle(FakeCli(xray_tracing=value))

@@ -4,7 +4,8 @@ Copied as `sitecustomize.py` into a folder put on PYTHONPATH (tests/test_deploy_
 it runs when each interpreter starts: when AWS_CALLS_FILE is set, every botocore session
 created in the process gets a handler that appends one JSON line per call to that file, before
 the call is sent: the service, the operation, its HTTP method and path, and the call's scalar
-parameters and lists of scalars (names of functions, tables, buckets, alarms...). Zappa, the
+parameters, lists of scalars (names of functions, tables, buckets, alarms...) and structures of
+scalars (a function's TracingConfig, which moto does not keep). Zappa, the
 post-deploy hook and PynamoDB all go through botocore, so nothing they ask of AWS escapes it.
 Without AWS_CALLS_FILE it does nothing.
 """
@@ -34,7 +35,9 @@ def record(path, params, model, context=None, **kwargs):
         "params": {
             name: value
             for name, value in params.items()
-            if _named(value) or (isinstance(value, list) and all(map(_named, value)))
+            if _named(value)
+            or (isinstance(value, list) and all(map(_named, value)))
+            or (isinstance(value, dict) and all(map(_named, value.values())))
         },
     }
     with open(path, "a") as calls:
