@@ -42,7 +42,7 @@ def register_extensions(app):
     api = Api(app)
     api.register_converter(TaskIdConverter, TaskIdConverter.schema)
     app.url_map.converters["task_id"] = TaskIdConverter
-    apidoc.document_components(api.spec)
+    api.describe(apidoc.document_components)
     api.register_blueprint(tasks.blp)
     api.register_blueprint(health.blp)
     app.register_blueprint(pages.blp)
