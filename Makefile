@@ -56,6 +56,7 @@ bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python benchmarks/bench_api.py
 	$(BIN)/python benchmarks/bench_lambda.py
+	$(BIN)/python benchmarks/bench_peers.py
 	$(BIN)/python benchmarks/bench_reminders.py
 	$(BIN)/python benchmarks/bench_deploy.py
 	$(BIN)/python benchmarks/bench_load.py

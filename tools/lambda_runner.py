@@ -4,11 +4,15 @@
 
 PACKAGE_DIR is the unzipped `make package` output (Lambda's /var/task); RUNTIME_DIR holds
 what the Lambda runtime adds (boto3, botocore and their dependencies). With -S the
-interpreter sees nothing else. Each event's proxy response is written to RESULTS.json with
-its time in ms, and the wall time from interpreter start to the first answer. "{taskId}"
-in an event's path stands for the task the latest response carried, so calls can chain.
+interpreter sees nothing else. RESULTS.json gets each event's proxy response with its time in
+ms, the wall time from interpreter start to the first answer, and the top-level names of the
+modules imported in all. "{taskId}" in an event's path and path parameters stands for the task
+the latest response carried, so calls can chain. The handler is Zappa's, or the one that
+_HANDLER names as Lambda's handler setting does, "module.function" (benchmarks/bench_peers.py
+runs a Chalice app as "app.app").
 """
 
+import importlib
 import json
 import os
 import sys
@@ -55,7 +59,8 @@ def main(package_dir, runtime_dir, events_path, results_path, started_ns):
     # Drop this script's folder: only the package, the runtime's libraries and the stdlib remain.
     sys.path[:] = [package_dir, runtime_dir, *sys.path[1:]]
     os.chdir(package_dir)
-    import handler  # Zappa's handler at the root of the package
+    module, _, function = os.environ.get("_HANDLER", "handler.lambda_handler").rpartition(".")
+    handler = getattr(importlib.import_module(module), function)
 
     with open(events_path) as events:
         calls = json.load(events)
@@ -63,15 +68,27 @@ def main(package_dir, runtime_dir, events_path, results_path, started_ns):
     for event in calls:
         if "path" in event:  # an API Gateway event (a scheduled one has none)
             event["path"] = event["path"].replace("{taskId}", task_id)
+            parameters = event.get("pathParameters") or {}
+            for name, value in parameters.items():
+                parameters[name] = value.replace("{taskId}", task_id)
         start = time.perf_counter()
-        response = handler.lambda_handler(event, LambdaContext())
+        response = handler(event, LambdaContext())
         results.append({"response": response, "ms": (time.perf_counter() - start) * 1000})
         task_id = _task_id(response) or task_id
         if first_answer_ms is None:
             first_answer_ms = (time.time_ns() - started_ns) / 1e6
     origins = {name: getattr(sys.modules.get(name), "__file__", None) for name in MODULES}
+    imported = sorted({name.split(".")[0] for name in sys.modules})
     with open(results_path, "w") as out:
-        json.dump({"results": results, "first_answer_ms": first_answer_ms, "origins": origins}, out)
+        json.dump(
+            {
+                "results": results,
+                "first_answer_ms": first_answer_ms,
+                "origins": origins,
+                "imported": imported,
+            },
+            out,
+        )
 
 
 def _task_id(response):
