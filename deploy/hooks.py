@@ -68,6 +68,12 @@ POWERTOOLS_PARTS = (
 )
 
 
+# Of Zappa, the modules that its handler imports (not its CLI and deployer, 0.3 MB). Of cffi,
+# only its C backend: cryptography's bindings come compiled, so neither cffi's Python package
+# nor pycparser, its C parser, is ever imported (0.4 MB).
+ZAPPA_PARTS = ("__init__.py", "asgi.py", "middleware.py", "utilities.py", "wsgi.py")
+NEVER_IMPORTED = {"cffi", "pycparser"}
+
 RELEASE = "taskapp/RELEASE"
 # The X-Ray SDK and its one dependency, shipped only to stages that trace (0.35 MB).
 TRACING_DISTRIBUTIONS = {"aws-xray-sdk", "wrapt"}
@@ -146,7 +152,9 @@ def _what_runs(archive, traced):
             return parts[-1] in DOCS_ASSETS
         if parts[0] == "aws_lambda_powertools":
             return name.removeprefix("aws_lambda_powertools/").startswith(POWERTOOLS_PARTS)
-        return parts[0] in tops
+        if parts[0] == "zappa":
+            return name.removeprefix("zappa/") in ZAPPA_PARTS
+        return parts[0] in tops and parts[0] not in NEVER_IMPORTED
 
     return [info for info in archive.infolist() if runs(info.filename)]
 

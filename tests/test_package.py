@@ -16,6 +16,7 @@ from taskapp.models import Task
 from taskapp.pages import DOCS_ASSETS
 from tests.events import body_of, rest_event
 from tests.helpers import deploy_python
+from tests.tokens import AUDIENCE, ISSUER, Keys
 from tools.lambda_runner import unpack
 from tools.zappa_offline import DEPLOY_VENV
 
@@ -201,6 +202,45 @@ def test_unpacked_package_serves_requests(lambda_root, tmp_path, dynamodb_local)
         assert origins[module].startswith(task_dir)
     assert origins["botocore"].startswith(str(lambda_root[1]))
     assert origins["pytest"] is None and origins["moto"] is None
+
+
+def test_everything_the_package_carries_is_imported(lambda_root, tmp_path, dynamodb_local):
+    """Nothing rides along that the stage never loads: a signed-in call (AUTH_MODE=jwt, an RS256
+    token, so the crypto loads), the document, /docs and /app import every top-level module and
+    package in the zip."""
+    keys = Keys()
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(keys.jwks("rsa-1")))
+    app = create_app(TestConfig("taskapp-dev", dynamodb_local))
+    with app.app_context():
+        store.ensure_table()
+    try:
+        ran = run_package(
+            lambda_root,
+            tmp_path,
+            [
+                rest_event("GET", "/tasks", headers={"Authorization": f"Bearer {keys.token()}"}),
+                rest_event("GET", "/openapi.json"),
+                rest_event("GET", "/docs"),
+                rest_event("GET", "/app"),
+            ],
+            dynamodb_local,
+            AUTH_MODE="jwt",
+            AUTH_JWKS_URL=str(jwks),
+            AUTH_ISSUER=ISSUER,
+            AUTH_AUDIENCE=AUDIENCE,
+        )
+    finally:
+        with app.app_context():
+            Task.delete_table()
+
+    assert [result["response"]["statusCode"] for result in ran["results"]] == [200] * 4
+    carried = {
+        name.removesuffix(".py").split(".")[0]
+        for name in (path.name for path in lambda_root[0].iterdir())
+        if not name.endswith((".dist-info", ".json")) and name not in ("__pycache__", "__init__.py")
+    }
+    assert carried - set(ran["imported"]) == set()
 
 
 def test_the_packaged_schedule_sends_each_reminder_once_from_two_runs(
