@@ -60,6 +60,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_reminders.py
 	$(BIN)/python benchmarks/bench_deploy.py
 	$(BIN)/python benchmarks/bench_load.py
+	$(BIN)/python benchmarks/bench_bill.py
 
 clean:
 	rm -rf $(VENV) $(DEPLOY_VENV) node_modules .pytest_cache .ruff_cache dist
