@@ -36,10 +36,17 @@ sys.path.insert(0, str(ROOT))
 # The sibling benchmarks (this script's folder is first on sys.path); bench_api sets DynamoDB
 # Local's credentials and a quiet log level before it imports the app.
 from bench_api import INDEXES, build_app, succeeded  # noqa: E402
-from bench_lambda import WARM_ROUNDS, build_package, create_table, lambda_env, run  # noqa: E402
+from bench_lambda import (  # noqa: E402
+    WARM_ROUNDS,
+    build_package,
+    create_table,
+    lambda_env,
+    run,
+    with_jwt,
+)
 
 from tests.events import rest_event  # noqa: E402
-from tests.tokens import AUDIENCE, ISSUER, Keys  # noqa: E402
+from tests.tokens import Keys  # noqa: E402
 from tools.dynamodb_local import DynamoDBLocal  # noqa: E402
 from tools.lambda_runner import unpack  # noqa: E402
 from tools.meter import DynamoDBMeter  # noqa: E402
@@ -215,14 +222,7 @@ def measure_durations(endpoint, mix, auth_modes):
         task, runtime = unpack(build_package()[0], folder)
         env = lambda_env(endpoint)
         keys = Keys()
-        jwks = Path(folder) / "jwks.json"
-        jwks.write_text(json.dumps(keys.jwks("rsa-1")))
-        jwt_env = env | {
-            "AUTH_MODE": "jwt",
-            "AUTH_JWKS_URL": str(jwks),
-            "AUTH_ISSUER": ISSUER,
-            "AUTH_AUDIENCE": AUDIENCE,
-        }
+        jwt_env = with_jwt(env, keys, folder)
         setups = {"none": (env, lambda: {}), "jwt": (jwt_env, lambda: _bearer(keys))}
         # Modes take turns, so that a busy moment of the machine (or DynamoDB Local's JIT still
         # warming up) weighs on both alike; the first turn warms up and is left out.

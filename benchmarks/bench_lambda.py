@@ -103,6 +103,18 @@ def run(task, runtime, events, env, folder):
     return json.loads(results_path.read_text())
 
 
+def with_jwt(env, keys, folder):
+    """``env`` with AUTH_MODE=jwt, trusting ``keys``' "rsa-1" through a JWKS file in ``folder``."""
+    jwks = Path(folder) / "jwks.json"
+    jwks.write_text(json.dumps(keys.jwks("rsa-1")))
+    return env | {
+        "AUTH_MODE": "jwt",
+        "AUTH_JWKS_URL": str(jwks),
+        "AUTH_ISSUER": ISSUER,
+        "AUTH_AUDIENCE": AUDIENCE,
+    }
+
+
 def floor_ms(task, runtime, env):
     path = f"import os, sys; sys.path[:0] = [{str(task)!r}, {str(runtime)!r}]"
     start = time.perf_counter()
@@ -185,14 +197,7 @@ def main():
 
         # The same with AUTH_MODE=jwt: the first request also verifies an RS256 token.
         keys = Keys()
-        jwks = Path(folder) / "jwks.json"
-        jwks.write_text(json.dumps(keys.jwks("rsa-1")))
-        jwt_env = env | {
-            "AUTH_MODE": "jwt",
-            "AUTH_JWKS_URL": str(jwks),
-            "AUTH_ISSUER": ISSUER,
-            "AUTH_AUDIENCE": AUDIENCE,
-        }
+        jwt_env = with_jwt(env, keys, folder)
         signed_get = [
             rest_event("GET", "/tasks", headers={"Authorization": f"Bearer {keys.token()}"})
         ]
