@@ -9,9 +9,12 @@ ms, the wall time from interpreter start to the first answer, and the top-level 
 modules imported in all. "{taskId}" in an event's path and path parameters stands for the task
 the latest response carried, so calls can chain. The handler is Zappa's, or the one that
 _HANDLER names as Lambda's handler setting does, "module.function" (benchmarks/bench_peers.py
-runs a Chalice app as "app.app").
+runs a Chalice app as "app.app"). With PROFILE set to a path, the handler's calls after the
+first (the warm ones) run under cProfile and their statistics are written there
+(benchmarks/profile_lambda.py reads them).
 """
 
+import cProfile
 import importlib
 import json
 import os
@@ -65,18 +68,24 @@ def main(package_dir, runtime_dir, events_path, results_path, started_ns):
     with open(events_path) as events:
         calls = json.load(events)
     results, first_answer_ms, task_id = [], None, ""
-    for event in calls:
+    profile = cProfile.Profile() if os.environ.get("PROFILE") else None
+    for number, event in enumerate(calls):
         if "path" in event:  # an API Gateway event (a scheduled one has none)
             event["path"] = event["path"].replace("{taskId}", task_id)
             parameters = event.get("pathParameters") or {}
             for name, value in parameters.items():
                 parameters[name] = value.replace("{taskId}", task_id)
         start = time.perf_counter()
-        response = handler(event, LambdaContext())
+        if profile is not None and number > 0:
+            response = profile.runcall(handler, event, LambdaContext())
+        else:
+            response = handler(event, LambdaContext())
         results.append({"response": response, "ms": (time.perf_counter() - start) * 1000})
         task_id = _task_id(response) or task_id
         if first_answer_ms is None:
             first_answer_ms = (time.time_ns() - started_ns) / 1e6
+    if profile is not None:
+        profile.dump_stats(os.environ["PROFILE"])
     origins = {name: getattr(sys.modules.get(name), "__file__", None) for name in MODULES}
     imported = sorted({name.split(".")[0] for name in sys.modules})
     with open(results_path, "w") as out:
