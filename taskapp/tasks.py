@@ -25,6 +25,7 @@ from .schemas import (
 )
 
 blp = Blueprint("tasks", __name__, url_prefix="/tasks", description="Tasks of the caller.")
+# Arguments take schema instances: webargs would build one from a class on every request.
 blp.before_request(authenticate)
 
 # The views whose query strings a schema reads (and checks); the others take none.
@@ -44,8 +45,8 @@ _MAX_VERSION_DIGITS = 18
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(TaskInputSchema, example=doc.NEW_TASK)
-@blp.arguments(IdempotencyHeadersSchema, location="headers")
+@blp.arguments(TaskInputSchema(), example=doc.NEW_TASK)
+@blp.arguments(IdempotencyHeadersSchema(), location="headers")
 @blp.response(
     201, TaskMessageSchema, headers={"Location": "Location", **doc.ETAG}, example=doc.CREATED
 )
@@ -69,7 +70,7 @@ def create_task(fields, headers):
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(TaskListQuerySchema, location="query")
+@blp.arguments(TaskListQuerySchema(), location="query")
 @blp.response(200, TaskListSchema, example=doc.LISTED)
 @blp.alt_response(**doc.INVALID_QUERY)
 @blp.alt_response(**doc.UNAUTHENTICATED)
@@ -89,7 +90,7 @@ def list_tasks(query):
 
 
 @blp.route("/changes", methods=["GET"])
-@blp.arguments(ChangesQuerySchema, location="query")
+@blp.arguments(ChangesQuerySchema(), location="query")
 @blp.response(200, ChangesSchema, example=doc.CHANGES_PAGE)
 @blp.alt_response(**doc.INVALID_TOKEN)
 @blp.alt_response(**doc.UNAUTHENTICATED)
