@@ -107,8 +107,9 @@ class RunMeter(DynamoDBMeter):
 
     def _before(self, params, model, context, **_):
         shape = model.input_shape
-        if self.indexes and shape is not None and "ReturnConsumedCapacity" in shape.members:
-            params["ReturnConsumedCapacity"] = "INDEXES"
+        if shape is not None and "ReturnConsumedCapacity" in shape.members:
+            # The app asks for none (taskapp/store/base.py): the meter asks for what it counts.
+            params["ReturnConsumedCapacity"] = "INDEXES" if self.indexes else "TOTAL"
         context["meter"] = request = Request(model.name, dict(params))
         self.requests.append(request)
 

@@ -53,8 +53,9 @@ class DynamoDBMeter:
 
     def _before(self, params, model, **_):
         shape = model.input_shape
-        if self.indexes and shape is not None and "ReturnConsumedCapacity" in shape.members:
-            params["ReturnConsumedCapacity"] = "INDEXES"
+        if shape is not None and "ReturnConsumedCapacity" in shape.members:
+            # The app asks for none (taskapp/store/base.py): the meter asks for what it counts.
+            params["ReturnConsumedCapacity"] = "INDEXES" if self.indexes else "TOTAL"
         self.requests.append(Request(model.name, dict(params)))
 
     def _after(self, parsed, **_):

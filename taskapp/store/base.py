@@ -1,5 +1,6 @@
 """What every room of the store shares: its errors, its settings, DynamoDB's errors translated."""
 
+import weakref
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -110,14 +111,15 @@ def connection():
 
 @contextmanager
 def translated_errors(if_match=None, refused=None):
-    """Turns PynamoDB's and botocore's errors into the store's own; anything unforeseen
-    propagates.
+    """Around every request the store sends: prepares the client (see _prepare) and turns
+    PynamoDB's and botocore's errors into the store's own; anything unforeseen propagates.
 
     A write's failed condition is a TaskNotFound when the task is missing or deleted, a
     PreconditionFailed when its version is not one that ``if_match`` accepts, and otherwise
     what ``refused(item)`` makes of the task as stored: the write's own condition on the task's
     fields failed.
     """
+    _prepare(connection().client)
     try:
         yield
     except PynamoDBException as error:
@@ -180,23 +182,45 @@ def _where() -> str:
 def _failed_item(error: PynamoDBException) -> dict | None:
     """The item a failed conditional write addressed, as DynamoDB returned it.
 
-    Writes ask DynamoDB to return the item when their condition fails (see
-    ask_for_item_on_condition_failure), which tells a stale If-Match (412) from a missing or
-    deleted task (404) in the same single request. PynamoDB keeps only the error code, so the
-    item is read from the botocore error it wraps.
+    Writes ask DynamoDB to return the item when their condition fails (see _prepare), which
+    tells a stale If-Match (412) from a missing or deleted task (404) in the same single request.
+    PynamoDB keeps only the error code, so the item is read from the botocore error it wraps.
     """
     botocore_error = error.cause.__cause__ if error.cause is not None else None
     return getattr(botocore_error, "response", {}).get("Item")
 
 
-def ask_for_item_on_condition_failure() -> None:
-    """Have UpdateItem return the item when its condition fails."""
-    connection().client.meta.events.register(
+# The clients _prepare has prepared: PynamoDB makes a new one when it finds no credentials.
+_prepared = weakref.WeakSet()
+
+
+def _prepare(client) -> None:
+    """What the store asks of DynamoDB beyond what PynamoDB asks, once per client:
+
+    - UpdateItem returns the item when its condition fails (see _failed_item);
+    - no request asks for its consumed capacity, which PynamoDB asks for on every request only
+      to log it at debug level (tools/meter.py asks for it again where it is counted).
+    """
+    if client in _prepared:
+        return
+    events = client.meta.events
+    events.register_first(
         "before-parameter-build.dynamodb.UpdateItem",
         _return_item_on_condition_failure,
         unique_id="taskapp-return-item-UpdateItem",
     )
+    events.register_first(
+        "before-parameter-build.dynamodb",
+        _without_consumed_capacity,
+        unique_id="taskapp-without-consumed-capacity",
+    )
+    _prepared.add(client)
 
 
 def _return_item_on_condition_failure(params, **_):
     params.setdefault("ReturnValuesOnConditionCheckFailure", "ALL_OLD")
+
+
+def _without_consumed_capacity(params, **_):
+    if "ReturnConsumedCapacity" in params:
+        params["ReturnConsumedCapacity"] = "NONE"

@@ -31,7 +31,6 @@ from .base import (
     StoreUnavailable,
     TaskLimitReached,
     TaskNotFound,
-    ask_for_item_on_condition_failure,
     check_task_id,
     connection,
     now,
@@ -224,7 +223,6 @@ def update_task(
     condition = _write_condition(if_match)
     if reminder_condition is not None:
         condition &= reminder_condition
-    ask_for_item_on_condition_failure()
     with translated_errors(if_match, refused=refusal):
         task.update(actions, condition=condition)
     return task
