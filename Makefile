@@ -57,6 +57,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_api.py
 	$(BIN)/python benchmarks/bench_lambda.py
 	$(BIN)/python benchmarks/bench_peers.py
+	$(BIN)/python benchmarks/profile_lambda.py
 	$(BIN)/python benchmarks/bench_reminders.py
 	$(BIN)/python benchmarks/bench_deploy.py
 	$(BIN)/python benchmarks/bench_load.py
