@@ -261,6 +261,8 @@ def test_under_a_stage_prefix_the_page_its_worker_and_its_api_live_under_it(new_
 
         context.set_offline(True)
         add(page, "Staged")
+        # Kept on the device only once the page says so ("Saving…" until then).
+        expect(page.locator("#connection")).to_have_text("Offline: 1 change not yet sent")
         page.reload()
         expect(page.get_by_role("checkbox", name="Staged")).to_be_visible()
         context.set_offline(False)

@@ -1006,11 +1006,12 @@
     // Only ids that a waiting change still names are worth keeping.
     realIds = new Map((ids || []).filter(([local]) => outbox.some((e) => e.taskId === local)));
     choose(view);
-    await tick();
-    await openLinked();
+    // Listening before the first tick: coming back online while it fails must not wait a poll.
     setInterval(() => document.visibilityState === "visible" && tick(), POLL_MS);
     document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && tick());
     addEventListener("online", tick);
+    await tick();
+    await openLinked();
     addEventListener("hashchange", openLinked);
   }
 
