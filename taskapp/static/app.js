@@ -237,14 +237,17 @@
       if (status !== 200) {
         throw Object.assign(new Error((data && data.error) || "no answer"), { status });
       }
-      const fresh = data.tasks.filter((task) => !(copy.get(task.taskId)?.version > task.version));
+      // The feed sends the last moments' changes again: what this copy already holds changes
+      // nothing, and is not drawn again (a redraw replaces the row under the person's pointer).
+      const fresh = data.tasks.filter((task) => !(copy.get(task.taskId)?.version >= task.version));
+      const gone = data.deleted.filter((tombstone) => copy.has(tombstone.taskId));
       for (const task of fresh) copy.set(task.taskId, task);
-      for (const gone of data.deleted) copy.delete(gone.taskId);
-      changed ||= fresh.length > 0 || data.deleted.length > 0;
+      for (const tombstone of gone) copy.delete(tombstone.taskId);
+      changed ||= fresh.length > 0 || gone.length > 0;
       syncToken = data.syncToken;
       await inStores(["tasks", "meta"], "readwrite", (tasks, meta) => {
         for (const task of fresh) tasks.put(task);
-        for (const gone of data.deleted) tasks.delete(gone.taskId);
+        for (const tombstone of gone) tasks.delete(tombstone.taskId);
         meta.put(syncToken, "syncToken");
       });
       if (!data.hasMore) return;
@@ -261,6 +264,7 @@
     queuing += 1;
     $("connection").textContent = "Saving…";
     try {
+      await loaded; // a task added before the page has read what this device keeps waits for it
       catchUp(entry);
       entry.seq = await inStores(["outbox"], "readwrite", (store) => store.add(entry));
       // A flush may have read it from the database already.
@@ -992,7 +996,7 @@
 
   // --- Start: show the copy at once, then reach the server.
 
-  async function start() {
+  async function load() {
     db = await openDatabase();
     const [tasks, entries, token, ids] = await Promise.all([
       inStores(["tasks"], "readonly", (store) => store.getAll()),
@@ -1005,14 +1009,18 @@
     syncToken = token || null;
     // Only ids that a waiting change still names are worth keeping.
     realIds = new Map((ids || []).filter(([local]) => outbox.some((e) => e.taskId === local)));
+  }
+
+  async function start() {
+    await loaded;
     choose(view);
-    // Listening before the first tick: coming back online while it fails must not wait a poll.
+    // Listening before the first tick: what happens while it runs must not wait a poll.
     setInterval(() => document.visibilityState === "visible" && tick(), POLL_MS);
     document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && tick());
     addEventListener("online", tick);
+    addEventListener("hashchange", openLinked);
     await tick();
     await openLinked();
-    addEventListener("hashchange", openLinked);
   }
 
   // Signing in or out reloads the page: the person is told, and is back where they were.
@@ -1027,5 +1035,6 @@
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("sw.js").catch(() => {});
   }
+  const loaded = load();
   start().catch((error) => say("This browser cannot keep tasks: " + error.message));
 })();
