@@ -336,6 +336,37 @@ def test_a_sync_that_brings_nothing_new_leaves_the_list_as_drawn(context, api_ap
         assert page.locator("#tasks .seen").count() == 1
 
 
+# Holds IndexedDB's answer to the page's open() for a while: a slow device's first moments.
+SLOW_DATABASE = """
+const open = IDBFactory.prototype.open;
+IDBFactory.prototype.open = function (...args) {
+  const request = open.apply(this, args);
+  request.addEventListener("success", (event) => {
+    if (!event.isTrusted) return;
+    event.stopImmediatePropagation();
+    setTimeout(() => {
+      window.databaseOpened = true;
+      request.dispatchEvent(new Event("success"));
+    }, 3000);
+  });
+  return request;
+};
+"""
+
+
+def test_a_task_added_before_the_page_has_read_this_devices_copy_is_kept(context, api_app):
+    page = context.new_page()
+    page.add_init_script(SLOW_DATABASE)
+    with Stage(api_app) as stage:
+        page.goto(stage.url())
+        page.get_by_role("textbox", name="New task").fill("Added at once")
+        page.get_by_role("button", name="Add").click()
+        assert not page.evaluate("window.databaseOpened")
+        expect(page.locator("#connection")).to_have_text("All changes saved", timeout=10_000)
+        expect(page.locator("#tasks .title")).to_have_text(["Added at once"])
+        assert list(stage.tasks()) == ["Added at once"]
+
+
 # --- Signing in, reminders (SPEC 7 and 10) and links to one task
 
 
